@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "mmap_io",
+      "sources": ["src/binding.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "conditions": [
+        ["OS=='win'", { "sources": ["src/os_win.c"] }, { "sources": ["src/os_posix.c"] }],
+        ["OS!='win'", {
+          "cflags": ["-std=c11", "-Wall", "-Wextra"],
+          "cflags!": ["-fno-exceptions"],
+          "xcode_settings": {
+            "OTHER_CFLAGS": ["-std=c11", "-Wall", "-Wextra"]
+          }
+        }]
+      ]
+    }
+  ]
+}

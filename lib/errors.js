@@ -1,0 +1,117 @@
+'use strict'
+// Argument errors in the shape and wording of Node's own (lib/internal/errors.js),
+// and the validators that throw them. Nothing here touches the addon.
+
+const { inspect } = require('util')
+
+function nodeError (Base, code, message) {
+  const err = new Base(message)
+  err.code = code
+  // Node prints "TypeError [ERR_X]: ..." in stacks; do the same.
+  err.name = `${Base.name} [${code}]`
+  err.stack // eslint-disable-line no-unused-expressions -- captures the name
+  delete err.name
+  return err
+}
+
+// What Node's messages say after "Received".
+function describe (value) {
+  if (value == null) return String(value)
+  if (typeof value === 'function') return `function ${value.name}`
+  if (typeof value === 'object') {
+    if (value.constructor && value.constructor.name) {
+      return `an instance of ${value.constructor.name}`
+    }
+    return inspect(value, { depth: -1 })
+  }
+  let shown = inspect(value, { colors: false })
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`
+  return `type ${typeof value} (${shown})`
+}
+
+function withSeparators (digits) {
+  let out = ''
+  let i = digits.length
+  const first = digits[0] === '-' ? 1 : 0
+  for (; i >= first + 4; i -= 3) out = `_${digits.slice(i - 3, i)}${out}`
+  return `${digits.slice(0, i)}${out}`
+}
+
+function received (value) {
+  if (Number.isInteger(value) && Math.abs(value) > 2 ** 32) {
+    return withSeparators(String(value))
+  }
+  if (typeof value === 'bigint') {
+    const s = String(value)
+    return `${value > 2n ** 32n || value < -(2n ** 32n) ? withSeparators(s) : s}n`
+  }
+  return inspect(value)
+}
+
+function invalidArgType (name, expected, value) {
+  return nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
+    `The "${name}" argument must be ${expected}. Received ${describe(value)}`)
+}
+
+function outOfRange (name, range, value) {
+  return nodeError(RangeError, 'ERR_OUT_OF_RANGE',
+    `The value of "${name}" is out of range. It must be ${range}. Received ${received(value)}`)
+}
+
+function invalidArgValue (name, reason, value) {
+  let shown = inspect(value)
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`
+  return nodeError(TypeError, 'ERR_INVALID_ARG_VALUE',
+    `The argument '${name}' ${reason}. Received ${shown}`)
+}
+
+// An integer given as a number or a BigInt, between min and max (numbers),
+// returned as a number.
+function toInteger (value, name, min, max) {
+  if (typeof value === 'bigint') {
+    if (value < BigInt(min) || value > BigInt(max)) {
+      throw outOfRange(name, `>= ${min} && <= ${max}`, value)
+    }
+    return Number(value)
+  }
+  if (typeof value !== 'number') {
+    throw invalidArgType(name, 'one of type number or bigint', value)
+  }
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
+  if (value < min || value > max) {
+    throw outOfRange(name, `>= ${min} && <= ${max}`, value)
+  }
+  return value
+}
+
+// A plain integer (no BigInt), as Node's validateInteger.
+function validateInteger (value, name, min, max) {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
+  if (value < min || value > max) {
+    throw outOfRange(name, `>= ${min} && <= ${max}`, value)
+  }
+  return value
+}
+
+function validateBoolean (value, name) {
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value)
+  return value
+}
+
+function validateView (value, name) {
+  if (!ArrayBuffer.isView(value)) {
+    throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', value)
+  }
+  return value
+}
+
+module.exports = {
+  invalidArgType,
+  invalidArgValue,
+  outOfRange,
+  toInteger,
+  validateInteger,
+  validateBoolean,
+  validateView
+}
