@@ -1,0 +1,127 @@
+'use strict'
+// Shared by the tests: scratch files on the real disk, child processes, and
+// an LD_PRELOAD shim that makes chosen system calls fail.
+
+const assert = require('assert')
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const { spawnSync, execFileSync } = require('child_process')
+
+const root = path.join(__dirname, '..')
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-test-'))
+process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }))
+
+let counter = 0
+// A new file in the scratch folder; `content` is a Buffer, a string, or a size
+// to fill with a repeating byte pattern.
+function tmpFile (content = '') {
+  const file = path.join(scratch, `f${counter++}`)
+  if (typeof content === 'number') {
+    const buf = Buffer.alloc(content)
+    for (let i = 0; i < content; i++) buf[i] = i % 251
+    content = buf
+  }
+  fs.writeFileSync(file, content)
+  return file
+}
+
+// Open `file` and close the fd after the test.
+const fds = []
+function openFd (file, flags = 'r+') {
+  const fd = fs.openSync(file, flags)
+  fds.push(fd)
+  return fd
+}
+function closeFds () {
+  while (fds.length) {
+    try { fs.closeSync(fds.pop()) } catch {}
+  }
+}
+
+// Run `code` in a child Node process with mmap-io resolvable; returns
+// { status, signal, stdout, stderr }.
+function runChild (code, { env = {}, args = [], input } = {}) {
+  const r = spawnSync(process.execPath, [...args, '-e', code], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    input,
+    timeout: 300000,
+    maxBuffer: 64 << 20
+  })
+  if (r.error) throw r.error
+  return r
+}
+
+function assertChildOk (r) {
+  assert.strictEqual(r.signal, null, `child killed by ${r.signal}: ${r.stderr}`)
+  assert.strictEqual(r.status, 0, `child exited ${r.status}: ${r.stderr}`)
+  return r.stdout
+}
+
+// Lines of /proc/self/maps: the process's mapping count.
+function mappingCount () {
+  const text = fs.readFileSync('/proc/self/maps')
+  let n = 0
+  for (let i = 0; i < text.length; i++) if (text[i] === 10) n++
+  return n
+}
+
+// A shared object that makes the system calls named in MMAP_IO_FAIL (comma
+// separated) fail with errno MMAP_IO_FAIL_ERRNO (default EIO) when the addon
+// makes them; V8's own calls go through.
+let shim
+function failShim () {
+  if (shim) return shim
+  const src = path.join(scratch, 'fail.c')
+  shim = path.join(scratch, 'fail.so')
+  fs.writeFileSync(src, `
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+static int fail(const char *name, void *caller) {
+  Dl_info info;
+  const char *list = getenv("MMAP_IO_FAIL");
+  if (!dladdr(caller, &info) || !info.dli_fname || !strstr(info.dli_fname, "mmap_io")) return 0;
+  size_t n = strlen(name);
+  const char *p = list;
+  while (p && (p = strstr(p, name)) != NULL) {
+    if ((p == list || p[-1] == ',') && (p[n] == 0 || p[n] == ',')) {
+      const char *e = getenv("MMAP_IO_FAIL_ERRNO");
+      errno = e ? atoi(e) : EIO;
+      return 1;
+    }
+    p += n;
+  }
+  return 0;
+}
+#define WRAP(ret, name, params, args) \\
+  ret name params { \\
+    static ret (*real) params; \\
+    if (fail(#name, __builtin_return_address(0))) return (ret)-1; \\
+    if (!real) real = (ret (*) params)dlsym(RTLD_NEXT, #name); \\
+    return real args; \\
+  }
+WRAP(int, madvise, (void *a, size_t l, int v), (a, l, v))
+WRAP(int, msync, (void *a, size_t l, int f), (a, l, f))
+WRAP(int, mincore, (void *a, size_t l, unsigned char *v), (a, l, v))
+`)
+  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, src, '-ldl'])
+  return shim
+}
+
+module.exports = {
+  root,
+  scratch,
+  tmpFile,
+  openFd,
+  closeFds,
+  runChild,
+  assertChildOk,
+  mappingCount,
+  failShim
+}

@@ -1,0 +1,162 @@
+'use strict'
+const assert = require('assert')
+const fs = require('fs')
+const path = require('path')
+const { Worker } = require('worker_threads')
+const { constants: { MAX_LENGTH } } = require('buffer')
+const mmap = require('..')
+const { tmpFile, openFd, closeFds, runChild, assertChildOk, scratch } = require('./helpers')
+
+const { PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE, PAGESIZE } = mmap
+const RW = PROT_READ | PROT_WRITE
+
+describe('map()', function () {
+  afterEach(closeFds)
+
+  it('maps with 4, 5 and 6 arguments and returns a real Buffer over the file', function () {
+    const file = tmpFile(3 * PAGESIZE)
+    const fd = openFd(file)
+    const expected = fs.readFileSync(file)
+    const four = mmap.map(3 * PAGESIZE, PROT_READ, MAP_SHARED, fd)
+    const five = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd, PAGESIZE)
+    const six = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd, 2 * PAGESIZE, mmap.MADV_SEQUENTIAL)
+    assert.ok(Buffer.isBuffer(four))
+    assert.ok(four instanceof Uint8Array)
+    assert.strictEqual(four.length, 3 * PAGESIZE)
+    assert.deepStrictEqual(four, expected)
+    assert.deepStrictEqual(five, expected.subarray(PAGESIZE, 2 * PAGESIZE))
+    assert.deepStrictEqual(six, expected.subarray(2 * PAGESIZE))
+  })
+
+  it('accepts explicit undefined for the optional offset and advice', function () {
+    const fd = openFd(tmpFile(PAGESIZE))
+    const buf = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd, undefined, undefined)
+    assert.strictEqual(buf[1], 1)
+  })
+
+  it('accepts BigInt sizes and offsets', function () {
+    const file = tmpFile(2 * PAGESIZE)
+    const fd = openFd(file)
+    const buf = mmap.map(BigInt(PAGESIZE), PROT_READ, MAP_SHARED, fd, BigInt(PAGESIZE))
+    assert.strictEqual(buf.length, PAGESIZE)
+    assert.deepStrictEqual(buf, fs.readFileSync(file).subarray(PAGESIZE))
+  })
+
+  it('is backed by the mapping itself: the Buffer works with fs and TypedArray views', function () {
+    const file = tmpFile(PAGESIZE)
+    const fd = openFd(file)
+    const buf = mmap.map(PAGESIZE, RW, MAP_SHARED, fd)
+    const floats = new Float32Array(buf.buffer, buf.byteOffset, 4)
+    floats[0] = 1.5
+    assert.strictEqual(buf.readFloatLE(0), 1.5)
+    // The ArrayBuffer is exactly the mapping: no copy, no pool.
+    assert.strictEqual(buf.buffer.byteLength, PAGESIZE)
+    assert.strictEqual(buf.byteOffset, 0)
+    const out = path.join(scratch, 'copy-out')
+    const outFd = fs.openSync(out, 'w')
+    assert.strictEqual(fs.writeSync(outFd, buf), PAGESIZE)
+    fs.closeSync(outFd)
+    assert.deepStrictEqual(fs.readFileSync(out), buf)
+  })
+
+  it('shares writes between two MAP_SHARED mappings and with the file', function () {
+    const file = tmpFile(PAGESIZE)
+    const fd = openFd(file)
+    const a = mmap.map(PAGESIZE, RW, MAP_SHARED, fd)
+    const b = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd)
+    a.write('shared bytes', 100)
+    assert.strictEqual(b.toString('utf8', 100, 112), 'shared bytes')
+    assert.strictEqual(fs.readFileSync(file).toString('utf8', 100, 112), 'shared bytes')
+  })
+
+  it('shares writes with a child process', function () {
+    const file = tmpFile(PAGESIZE)
+    const fd = openFd(file)
+    const buf = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd)
+    assertChildOk(runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const fd = fs.openSync(${JSON.stringify(file)}, 'r+')
+      const b = mmap.map(${PAGESIZE}, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd)
+      b.write('from the child', 10)
+    `))
+    assert.strictEqual(buf.toString('utf8', 10, 24), 'from the child')
+  })
+
+  it('keeps MAP_PRIVATE writes away from the file and other mappings', function () {
+    const file = tmpFile(PAGESIZE)
+    const before = fs.readFileSync(file)
+    const fd = openFd(file)
+    const priv = mmap.map(PAGESIZE, RW, MAP_PRIVATE, fd)
+    const shared = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd)
+    priv.fill(0xee)
+    mmap.sync(priv, true)
+    assert.strictEqual(priv[0], 0xee)
+    assert.deepStrictEqual(shared, before)
+    assert.deepStrictEqual(fs.readFileSync(file), before)
+  })
+
+  it('reads zeros past the end of the file within the last page', function () {
+    const fd = openFd(tmpFile('abc'))
+    const buf = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd)
+    assert.strictEqual(buf.toString('utf8', 0, 3), 'abc')
+    assert.ok(buf.subarray(3).every((b) => b === 0))
+  })
+
+  it('survives closing the fd and unlinking the file', function () {
+    const file = tmpFile(PAGESIZE)
+    const expected = fs.readFileSync(file)
+    const fd = fs.openSync(file, 'r')
+    const buf = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd)
+    fs.closeSync(fd)
+    fs.unlinkSync(file)
+    assert.deepStrictEqual(buf, expected)
+  })
+
+  it('maps the right bytes at offsets past 2 GiB and 4 GiB (sparse file)', function () {
+    const file = path.join(scratch, 'sparse-5g')
+    const fd = openFd(file, 'w+')
+    const at = 5 * 2 ** 30 + 4096
+    fs.writeSync(fd, Buffer.from('marker at 5 GiB + 4096'), 0, 22, at)
+    fs.writeSync(fd, Buffer.from('marker at 2 GiB'), 0, 15, 2 ** 31)
+    const five = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd, at)
+    assert.strictEqual(five.toString('utf8', 0, 22), 'marker at 5 GiB + 4096')
+    const big = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd, BigInt(at))
+    assert.strictEqual(big.toString('utf8', 0, 22), 'marker at 5 GiB + 4096')
+    const two = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd, 2 ** 31)
+    assert.strictEqual(two.toString('utf8', 0, 15), 'marker at 2 GiB')
+    mmap.unmap(five)
+    mmap.unmap(big)
+    mmap.unmap(two)
+  })
+
+  it('refuses a size above buffer.constants.MAX_LENGTH before calling mmap', function () {
+    const fd = openFd(tmpFile(PAGESIZE))
+    fs.closeSync(fd) // mmap would say EBADF: the RangeError must come first
+    assert.throws(() => mmap.map(MAX_LENGTH + 1, PROT_READ, MAP_SHARED, fd), {
+      name: 'RangeError',
+      code: 'ERR_OUT_OF_RANGE',
+      message: `The value of "size" is out of range. It must be >= 1 && <= ${MAX_LENGTH}. ` +
+        `Received ${(MAX_LENGTH + 1).toString().replace(/\B(?=(\d{3})+$)/g, '_')}`
+    })
+  })
+
+  it('loads and maps inside a worker thread', async function () {
+    const file = tmpFile(PAGESIZE)
+    const worker = new Worker(`
+      const { parentPort, workerData } = require('worker_threads')
+      const mmap = require(workerData.root), fs = require('fs')
+      const fd = fs.openSync(workerData.file, 'r+')
+      const b = mmap.map(mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd)
+      b.write('worker', 0)
+      mmap.sync(b, true)
+      parentPort.postMessage(b[1])
+      mmap.unmap(b)
+    `, { eval: true, workerData: { root: path.join(__dirname, '..'), file } })
+    const [message] = await Promise.all([
+      new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject) }),
+      new Promise((resolve) => worker.once('exit', resolve))
+    ])
+    assert.strictEqual(message, 'o'.charCodeAt(0))
+    assert.strictEqual(fs.readFileSync(file, 'utf8').slice(0, 6), 'worker')
+  })
+})
