@@ -1,0 +1,294 @@
+'use strict'
+// unmap(), the registry of live mappings, garbage collection, the mapping
+// limit, workers, and the two hazards that remain.
+const assert = require('assert')
+const fs = require('fs')
+const path = require('path')
+const { Worker } = require('worker_threads')
+const mmap = require('..')
+const { tmpFile, openFd, closeFds, runChild, assertChildOk, mappingCount } = require('./helpers')
+
+const { PROT_READ, PROT_WRITE, MAP_SHARED, PAGESIZE } = mmap
+const RW = PROT_READ | PROT_WRITE
+const root = path.join(__dirname, '..')
+
+function mapFile (size = 4 * PAGESIZE, prot = RW) {
+  const file = tmpFile(size)
+  return { file, buf: mmap.map(size, prot, MAP_SHARED, openFd(file)) }
+}
+
+// How many lines of /proc/self/maps name `file`.
+function mappingsOf (file) {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split(file).length - 1
+}
+
+describe('unmap()', function () {
+  afterEach(closeFds)
+
+  it('releases the mapping now and empties every view of it', function () {
+    const { file, buf } = mapFile()
+    const sub = buf.subarray(PAGESIZE, 2 * PAGESIZE)
+    const u8 = new Uint8Array(buf.buffer)
+    const f64 = new Float64Array(buf.buffer, 8, 4)
+    const dv = new DataView(buf.buffer)
+    assert.strictEqual(mappingsOf(file), 1)
+    mmap.unmap(buf)
+    assert.strictEqual(mappingsOf(file), 0)
+    for (const view of [buf, sub, u8, f64]) {
+      assert.strictEqual(view.length, 0)
+      assert.strictEqual(view.byteLength, 0)
+      assert.strictEqual(view[0], undefined)
+      view[0] = 1 // ignored
+      assert.strictEqual(view[0], undefined)
+    }
+    assert.strictEqual(buf.buffer.byteLength, 0)
+    // A DataView over a detached buffer throws a TypeError: an exception, not a crash.
+    assert.throws(() => dv.getUint8(0), TypeError)
+  })
+
+  it('is a no-op the second time, through any view', function () {
+    const { buf } = mapFile()
+    const dv = new DataView(buf.buffer)
+    const u32 = new Uint32Array(buf.buffer)
+    mmap.unmap(buf)
+    assert.strictEqual(mmap.unmap(buf), undefined)
+    assert.strictEqual(mmap.unmap(dv), undefined)
+    assert.strictEqual(mmap.unmap(u32), undefined)
+  })
+
+  it('of a subarray, a TypedArray or a DataView releases the whole mapping', function () {
+    for (const make of [(b) => b.subarray(100, 200), (b) => new Int32Array(b.buffer, 4096, 10), (b) => new DataView(b.buffer, 8)]) {
+      const { file, buf } = mapFile()
+      mmap.unmap(make(buf))
+      assert.strictEqual(buf.length, 0)
+      assert.strictEqual(mappingsOf(file), 0)
+    }
+  })
+
+  it('refuses Buffers that are not mappings', function () {
+    for (const value of [Buffer.alloc(PAGESIZE), Buffer.from('abc'), new Uint8Array(16), Buffer.alloc(0)]) {
+      assert.throws(() => mmap.unmap(value), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
+    }
+  })
+
+  it('keeps a later finalizer from unmapping an address reused by a newer mapping', function () {
+    const a = tmpFile(PAGESIZE)
+    const b = tmpFile(Buffer.alloc(PAGESIZE, 7))
+    const out = assertChildOk(runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const fa = fs.openSync(${JSON.stringify(a)}, 'r'), fb = fs.openSync(${JSON.stringify(b)}, 'r')
+      const keep = []
+      for (let i = 0; i < 2000; i++) {
+        let old = mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fa)
+        mmap.unmap(old)
+        old = null
+        // Most likely at the address just released.
+        keep.push(mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fb))
+      }
+      gc()
+      setImmediate(() => setImmediate(() => {
+        gc()
+        let sum = 0
+        for (const k of keep) sum += k[0] + k[${PAGESIZE - 1}]
+        console.log(sum)
+      }))
+    `, { args: ['--expose-gc'] }))
+    assert.strictEqual(Number(out), 2000 * 14)
+  })
+})
+
+describe('garbage collection', function () {
+  afterEach(closeFds)
+
+  it('unmaps dropped Buffers once the event loop turns', function () {
+    const file = tmpFile(PAGESIZE)
+    const out = assertChildOk(runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const count = () => fs.readFileSync('/proc/self/maps', 'utf8').split(${JSON.stringify(file)}).length - 1
+      const fd = fs.openSync(${JSON.stringify(file)}, 'r')
+      for (let i = 0; i < 1000; i++) mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
+      const before = count()
+      gc()
+      setImmediate(() => setImmediate(() => console.log(before, count())))
+    `, { args: ['--expose-gc'] }))
+    assert.deepStrictEqual(out.trim().split(' ').map(Number), [1000, 0])
+  })
+})
+
+describe('the mapping limit', function () {
+  it('a synchronous loop of 1,000,000 map + read + unmap keeps the mapping count flat', function () {
+    const file = tmpFile(Buffer.alloc(PAGESIZE, 1))
+    const out = assertChildOk(runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const maps = () => fs.readFileSync('/proc/self/maps', 'utf8')
+      const count = () => maps().split('\\n').length
+      const fd = fs.openSync(${JSON.stringify(file)}, 'r')
+      const before = count()
+      let sum = 0, peak = 0, ofFile = 0
+      for (let i = 0; i < 1000000; i++) {
+        const b = mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
+        sum += b[0]
+        mmap.unmap(b)
+        if (i % 50000 === 0) {
+          peak = Math.max(peak, count())
+          ofFile = Math.max(ofFile, maps().split(${JSON.stringify(file)}).length - 1)
+        }
+      }
+      console.log(JSON.stringify({ sum, before, peak, ofFile, after: count() }))
+    `))
+    const r = JSON.parse(out)
+    process.stdout.write(`      1,000,000 iterations; mappings before ${r.before}, peak ${r.peak}, after ${r.after}\n`)
+    assert.strictEqual(r.sum, 1000000)
+    assert.strictEqual(r.ofFile, 0)
+    // Flat: none of ours stays; the few more are the heap growing (Node
+    // queues a small record per finalizer until the loop yields).
+    assert.ok(r.peak - r.before <= 32, out)
+  })
+
+  it('a loop of 200,000 maps without unmap throws a catchable ENOMEM, and map() works again after a turn of the event loop', function () {
+    const file = tmpFile(PAGESIZE)
+    const out = assertChildOk(runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const fd = fs.openSync(${JSON.stringify(file)}, 'r')
+      let i = 0, error
+      try {
+        for (; i < 200000; i++) mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
+      } catch (e) { error = e }
+      // The process still works: V8 can allocate and compile.
+      const big = new Array(100000).fill(0).map((_, j) => ({ j }))
+      setImmediate(() => {
+        const again = mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
+        console.log(JSON.stringify({ i, code: error.code, errno: error.errno, syscall: error.syscall, message: error.message, again: again.length, big: big.length }))
+      })
+    `, { args: ['--expose-gc'] }))
+    const r = JSON.parse(out)
+    process.stdout.write(`      ENOMEM after ${r.i} live mappings\n`)
+    assert.ok(r.i > 30000 && r.i < 65530, out)
+    assert.strictEqual(r.code, 'ENOMEM')
+    assert.strictEqual(r.syscall, 'mmap')
+    assert.match(r.message, /^ENOMEM: .*call unmap\(\).*let the event loop run.*, mmap$/)
+    assert.strictEqual(r.again, PAGESIZE)
+  })
+
+  it('an asynchronous loop of 1,000,000 maps without unmap stays under 30,000 live mappings and 300 MiB', function () {
+    const file = tmpFile(Buffer.alloc(PAGESIZE, 1))
+    const out = assertChildOk(runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const count = () => { const t = fs.readFileSync('/proc/self/maps'); let n = 0; for (const c of t) n += c === 10; return n }
+      const fd = fs.openSync(${JSON.stringify(file)}, 'r')
+      let i = 0, peak = 0, rss = 0, sum = 0
+      function batch () {
+        for (let j = 0; j < 1000; j++, i++) sum += mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)[0]
+        if (i % 5000 === 0) {
+          peak = Math.max(peak, count())
+          rss = Math.max(rss, process.memoryUsage().rss)
+        }
+        if (i < 1000000) setImmediate(batch)
+        else console.log(JSON.stringify({ i, sum, peak, rss }))
+      }
+      batch()
+    `))
+    const r = JSON.parse(out)
+    process.stdout.write(`      ${r.i} maps; peak ${r.peak} mappings, peak RSS ${(r.rss / 2 ** 20).toFixed(0)} MiB\n`)
+    assert.strictEqual(r.sum, 1000000)
+    assert.ok(r.peak < 30000, out)
+    assert.ok(r.rss < 300 * 2 ** 20, out)
+  })
+})
+
+describe('workers', function () {
+  afterEach(closeFds)
+
+  it('each environment has its own registry: a view from another thread is refused', async function () {
+    const { buf } = mapFile()
+    const worker = new Worker(`
+      const { parentPort } = require('worker_threads')
+      const mmap = require(${JSON.stringify(root)})
+      parentPort.once('message', (view) => {
+        try { mmap.sync(view); parentPort.postMessage('accepted') } catch (e) { parentPort.postMessage(e.code) }
+      })
+    `, { eval: true })
+    // Mapped ArrayBuffers cannot be transferred; this sends a copy.
+    worker.postMessage(buf, [buf.buffer])
+    const answer = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject) })
+    await worker.terminate()
+    assert.strictEqual(answer, 'ERR_INVALID_ARG_VALUE')
+    assert.strictEqual(buf.length, 4 * PAGESIZE) // still ours, still mapped
+  })
+
+  it('8 workers mapping and unmapping 10,000 times, half terminated midway, leave no mapping behind', async function () {
+    const file = tmpFile(PAGESIZE)
+    // Each round: 8 workers map and unmap 10,000 times, keeping every 100th
+    // mapping for teardown to release; the even ones are terminated halfway.
+    async function round (cycles) {
+      const workers = []
+      for (let w = 0; w < 8; w++) {
+        workers.push(new Worker(`
+          const { parentPort, workerData } = require('worker_threads')
+          const mmap = require(workerData.root), fs = require('fs')
+          const fd = fs.openSync(workerData.file, 'r')
+          const held = []
+          let i = 0
+          function step () {
+            for (let j = 0; j < 500; j++, i++) {
+              const b = mmap.map(mmap.PAGESIZE, mmap.PROT_READ, mmap.MAP_SHARED, fd)
+              if (i % 100 === 0) held.push(b)
+              else mmap.unmap(b)
+            }
+            if (i === workerData.cycles / 2) parentPort.postMessage('halfway')
+            if (i < workerData.cycles) setImmediate(step)
+            else { fs.closeSync(fd); parentPort.postMessage('done') }
+          }
+          step()
+        `, { eval: true, workerData: { root, file, cycles } }))
+      }
+      let terminated = 0
+      await Promise.all(workers.map((worker, w) => new Promise((resolve, reject) => {
+        worker.on('error', reject)
+        worker.on('exit', resolve)
+        worker.on('message', (m) => {
+          if (m === 'halfway' && w % 2 === 0) { terminated++; worker.terminate() }
+          if (m === 'done') worker.terminate()
+        })
+      })))
+      return terminated
+    }
+    // glibc keeps a malloc arena and a cached stack for threads that have
+    // exited, and reuses them for the next ones: a first round sets those up.
+    await round(1000)
+    const before = mappingCount()
+    const terminated = await round(10000)
+    const after = mappingCount()
+    process.stdout.write(`      ${terminated} of 8 terminated midway; mappings before ${before}, after ${after}\n`)
+    assert.strictEqual(terminated, 4)
+    assert.strictEqual(mappingsOf(file), 0)
+    assert.ok(Math.abs(after - before) <= 10, `before ${before}, after ${after}`)
+  })
+})
+
+describe('hazards (in child processes)', function () {
+  it('writing to a PROT_READ mapping kills the process with SIGSEGV', function () {
+    const file = tmpFile(PAGESIZE)
+    const r = runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const b = mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fs.openSync(${JSON.stringify(file)}, 'r'))
+      b[0] = 1
+    `)
+    assert.strictEqual(r.signal, 'SIGSEGV')
+  })
+
+  it('touching a page past the end of a file truncated under a MAP_SHARED mapping raises SIGBUS', function () {
+    const file = tmpFile(4 * PAGESIZE) // on the scratch disk (ext4 here), not tmpfs
+    const r = runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const fd = fs.openSync(${JSON.stringify(file)}, 'r+')
+      const b = mmap.map(${4 * PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
+      console.log(b[3 * ${PAGESIZE}])
+      fs.ftruncateSync(fd, ${PAGESIZE})
+      console.log(b[0])
+      console.log(b[3 * ${PAGESIZE}])
+    `)
+    assert.strictEqual(r.signal, 'SIGBUS')
+    assert.deepStrictEqual(r.stdout.trim().split('\n'), [String((3 * PAGESIZE) % 251), '0'])
+  })
+})
