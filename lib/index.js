@@ -44,7 +44,8 @@ function validateAdvice (advice, name) {
 // offset and length of a range inside `view`, in bytes; length defaults to
 // the rest of the view.
 function range (view, offset, length) {
-  const size = view.byteLength
+  // A DataView's byteLength throws once its ArrayBuffer is detached.
+  const size = view.buffer.byteLength === 0 ? 0 : view.byteLength
   const from = offset === undefined ? 0 : toInteger(offset, 'offset', 0, size)
   const len = length === undefined
     ? size - from

@@ -293,9 +293,10 @@ static bool get_view(napi_env env, napi_value value, view_t *view) {
   }
   view->data = data;
   view->len = len;
-  if (napi_get_arraybuffer_info(env, view->arraybuffer, &ab_data, &ab_len) != napi_ok)
-    goto napi_failed;
-  if (ab_data == NULL) return true; /* detached, or empty */
+  /* This fails for a SharedArrayBuffer, which is never a mapping of ours. */
+  if (napi_get_arraybuffer_info(env, view->arraybuffer, &ab_data, &ab_len) != napi_ok ||
+      ab_data == NULL) /* detached, or empty */
+    return true;
   if ((r = get_registry(env)) == NULL) return false;
   m = registry_find(r, ab_data);
   /* The ArrayBuffer is exactly the mapping; anything else is not ours. */
