@@ -6,7 +6,7 @@ const fs = require('fs')
 const path = require('path')
 const { Worker } = require('worker_threads')
 const mmap = require('..')
-const { tmpFile, openFd, closeFds, runChild, assertChildOk, mappingCount } = require('./helpers')
+const { tmpFile, openFd, closeFds, runChild, assertChildOk, mappingCount, sanitized } = require('./helpers')
 
 const { PROT_READ, PROT_WRITE, MAP_SHARED, PAGESIZE } = mmap
 const RW = PROT_READ | PROT_WRITE
@@ -142,7 +142,7 @@ describe('the mapping limit', function () {
     assert.strictEqual(r.ofFile, 0)
     // Flat: none of ours stays; the few more are the heap growing (Node
     // queues a small record per finalizer until the loop yields).
-    assert.ok(r.peak - r.before <= 32, out)
+    if (!sanitized) assert.ok(r.peak - r.before <= 32, out)
   })
 
   it('a loop of 200,000 maps without unmap throws a catchable ENOMEM, and map() works again after a turn of the event loop', function () {
@@ -192,7 +192,7 @@ describe('the mapping limit', function () {
     process.stdout.write(`      ${r.i} maps; peak ${r.peak} mappings, peak RSS ${(r.rss / 2 ** 20).toFixed(0)} MiB\n`)
     assert.strictEqual(r.sum, 1000000)
     assert.ok(r.peak < 30000, out)
-    assert.ok(r.rss < 300 * 2 ** 20, out)
+    if (!sanitized) assert.ok(r.rss < 300 * 2 ** 20, out)
   })
 })
 
@@ -262,7 +262,7 @@ describe('workers', function () {
     process.stdout.write(`      ${terminated} of 8 terminated midway; mappings before ${before}, after ${after}\n`)
     assert.strictEqual(terminated, 4)
     assert.strictEqual(mappingsOf(file), 0)
-    assert.ok(Math.abs(after - before) <= 10, `before ${before}, after ${after}`)
+    if (!sanitized) assert.ok(Math.abs(after - before) <= 10, `before ${before}, after ${after}`)
   })
 })
 
