@@ -97,6 +97,45 @@ describe('unmap()', function () {
   })
 })
 
+describe('the registry', function () {
+  afterEach(closeFds)
+
+  it('advise, sync and incore accept any TypedArray or DataView inside a live mapping', function () {
+    const { file, buf } = mapFile()
+    const views = [
+      buf,
+      buf.subarray(PAGESIZE + 3, PAGESIZE + 30),
+      new Uint8Array(buf.buffer, 10, 100),
+      new Float64Array(buf.buffer, PAGESIZE, 16),
+      new BigInt64Array(buf.buffer, 2 * PAGESIZE + 8, 4),
+      new Int16Array(buf.buffer),
+      new DataView(buf.buffer, PAGESIZE - 1, 2)
+    ]
+    for (const view of views) {
+      mmap.advise(view, mmap.MADV_WILLNEED)
+      mmap.advise(view, 0, 1, mmap.MADV_NORMAL)
+      new Uint8Array(view.buffer, view.byteOffset, view.byteLength).fill(9)
+      mmap.sync(view, true)
+      const [missing, resident] = mmap.incore(view)
+      const first = Math.floor(view.byteOffset / PAGESIZE)
+      const last = Math.ceil((view.byteOffset + view.byteLength) / PAGESIZE)
+      assert.strictEqual(missing + resident, last - first)
+    }
+    assert.ok(fs.readFileSync(file).every((b) => b === 9))
+  })
+
+  it('destructive advice takes page-aligned whole pages, or a range to the end of the mapping', function () {
+    const file = tmpFile(3 * PAGESIZE + 100)
+    const buf = mmap.map(3 * PAGESIZE + 100, RW, MAP_SHARED, openFd(file))
+    mmap.advise(buf, PAGESIZE, PAGESIZE, mmap.MADV_DONTNEED)
+    mmap.advise(buf.subarray(2 * PAGESIZE), mmap.MADV_DONTNEED) // to the end
+    mmap.advise(buf, mmap.MADV_DONTNEED)
+    assert.throws(() => mmap.advise(buf, PAGESIZE, 100, mmap.MADV_DONTNEED), { code: 'ERR_OUT_OF_RANGE' })
+    assert.throws(() => mmap.advise(buf.subarray(1, PAGESIZE + 1), mmap.MADV_DONTNEED), { code: 'ERR_OUT_OF_RANGE' })
+    assert.throws(() => mmap.advise(buf.subarray(0, PAGESIZE + 1), mmap.MADV_DONTNEED), { code: 'ERR_OUT_OF_RANGE' })
+  })
+})
+
 describe('garbage collection', function () {
   afterEach(closeFds)
 

@@ -82,6 +82,18 @@ describe('map()', function () {
     assert.strictEqual(buf.toString('utf8', 10, 24), 'from the child')
   })
 
+  it('shows a parent\'s writes to a child process', function () {
+    const file = tmpFile(PAGESIZE)
+    const buf = mmap.map(PAGESIZE, RW, MAP_SHARED, openFd(file))
+    buf.write('from the parent', 20)
+    const out = assertChildOk(runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const b = mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fs.openSync(${JSON.stringify(file)}, 'r'))
+      process.stdout.write(b.toString('utf8', 20, 35))
+    `))
+    assert.strictEqual(out, 'from the parent')
+  })
+
   it('keeps MAP_PRIVATE writes away from the file and other mappings', function () {
     const file = tmpFile(PAGESIZE)
     const before = fs.readFileSync(file)
