@@ -1,102 +1,183 @@
 /// <reference types="node" />
-// Types for mmap-io 2. Sizes and offsets take a number or a BigInt; every
-// range is in bytes and lies inside the view it is given with.
+// Types for mmap-io 2 (CommonJS; index.d.mts re-exports them for ES modules).
+// Sizes and offsets take a number or a BigInt; every range is in bytes and
+// lies inside the view it is given with.
 
-/** A Buffer, TypedArray or DataView that lies inside a live mapping returned by map(). */
-export type MappedView = NodeJS.ArrayBufferView
+declare namespace mmap {
+  /** A Buffer, TypedArray or DataView that lies inside a live mapping returned by map() or open(). */
+  type MappedView = NodeJS.ArrayBufferView
 
-export type Integer = number | bigint
+  /** An integer as a number (up to Number.MAX_SAFE_INTEGER) or a BigInt. */
+  type Integer = number | bigint
 
-/**
- * Maps `size` bytes of the file open as `fd`, from `offset` (a multiple of
- * ALLOCATIONGRANULARITY), and returns a Buffer backed by the mapping itself.
- * The mapping lives until unmap() or until the Buffer is garbage collected.
- * @param protection PROT_NONE or a combination of PROT_READ, PROT_WRITE, PROT_EXEC
- * @param flags MAP_SHARED or MAP_PRIVATE, optionally with other MAP_* flags
- * @param advise one of the MADV_* constants, given to madvise() for the whole mapping
- * @throws {TypeError} ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE for bad arguments
- * @throws {RangeError} ERR_OUT_OF_RANGE for out-of-range sizes and offsets
- * @throws {Error} a system error with code, errno and syscall ('mmap' or 'madvise')
- */
-export function map (
-  size: Integer,
-  protection: number,
-  flags: number,
-  fd: number,
-  offset?: Integer,
-  advise?: number
-): Buffer
+  interface OpenOptions {
+    /** 'r' read-only (default), 'r+' read-write, 'w+' read-write, creating the file. */
+    mode?: 'r' | 'r+' | 'w+'
+    /** 'w+' only, and required there: extend the file to this many bytes if shorter. */
+    size?: Integer
+    /** Any byte offset; the Buffer starts at this byte. Default 0. */
+    offset?: Integer
+    /** Bytes to map from offset. Default: the rest of the file. */
+    length?: Integer
+    /** Copy-on-write (MAP_PRIVATE): writable, and writes never reach the file. */
+    private?: boolean
+    /** Fault every page in now (MAP_POPULATE). */
+    populate?: boolean
+    /** One of the MADV_* constants, for the whole mapping. */
+    advice?: number
+  }
 
-/**
- * Releases the mapping that `view` lies in, now. Every view of it (the Buffer,
- * its subarrays, TypedArrays and DataViews over its ArrayBuffer) becomes
- * zero-length. Unmapping a view that is already unmapped does nothing.
- */
-export function unmap (view: MappedView): void
+  interface SyncOptions {
+    /** Add MS_INVALIDATE. */
+    invalidate?: boolean
+  }
 
-/** madvise() over the whole view. */
-export function advise (view: MappedView, advice: number): void
-/** madvise() over `length` bytes of the view from `offset`. */
-export function advise (view: MappedView, offset: Integer, length: Integer, advice: number): void
+  /** What the running system supports. */
+  interface Features {
+    /** The kernel accepts MADV_POPULATE_READ (Linux 5.14+). */
+    readonly populateRead: boolean
+    /** The kernel accepts MADV_POPULATE_WRITE (Linux 5.14+). */
+    readonly populateWrite: boolean
+    /** MAP_ANONYMOUS exists. */
+    readonly anonymous: boolean
+    readonly residency: boolean
+    readonly lock: boolean
+    readonly protect: boolean
+    /** The OS limits how many mappings a process holds (vm.max_map_count). */
+    readonly mappingLimit: boolean
+  }
 
-/**
- * msync() the view. Without `blocking` (or with false) it schedules the
- * write-back (MS_ASYNC); with true it returns once the data is on disk
- * (MS_SYNC). `invalidate` adds MS_INVALIDATE.
- */
-export function sync (view: MappedView, blocking?: boolean, invalidate?: boolean): void
-/** msync() `length` bytes from `offset` (default: the rest of the view); length 0 syncs nothing. */
-export function sync (
-  view: MappedView,
-  offset: Integer,
-  length?: Integer,
-  blocking?: boolean,
-  invalidate?: boolean
-): void
+  /**
+   * Maps `size` bytes of the file open as `fd`, from `offset` (a multiple of
+   * ALLOCATIONGRANULARITY), and returns a Buffer backed by the mapping itself.
+   * The mapping lives until unmap() or until the Buffer is garbage collected.
+   * @param protection PROT_NONE or a combination of PROT_READ, PROT_WRITE, PROT_EXEC
+   * @param flags MAP_SHARED or MAP_PRIVATE, optionally with other MAP_* flags
+   * @param fd an open file descriptor, or -1 with MAP_ANONYMOUS
+   * @param advise one of the MADV_* constants, given to madvise() for the whole mapping
+   * @throws {TypeError} ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE for bad arguments
+   * @throws {RangeError} ERR_OUT_OF_RANGE for out-of-range sizes and offsets
+   * @throws {Error} a system error with code, errno and syscall ('mmap' or 'madvise')
+   */
+  function map (
+    size: Integer,
+    protection: number,
+    flags: number,
+    fd: number,
+    offset?: Integer,
+    advise?: number
+  ): Buffer
 
-/** Pages of the view (or of the range) that are not resident and that are: `[unmappedPages, mappedPages]`. */
-export function incore (view: MappedView, offset?: Integer, length?: Integer): [number, number]
+  /**
+   * Maps a file by path and closes the fd it opened. An empty file (or length
+   * 0) gives a zero-length Buffer that every function accepts.
+   * @throws {RangeError} ERR_OUT_OF_RANGE when offset + length is past the end of the file
+   * @throws {Error} a system error with code, errno, syscall and path
+   */
+  function open (path: string | Buffer | URL, options?: OpenOptions): Buffer
 
-export const PROT_READ: number
-export const PROT_WRITE: number
-export const PROT_EXEC: number
-export const PROT_NONE: number
-export const MAP_SHARED: number
-export const MAP_PRIVATE: number
-/** Defined on Linux only. */
-export const MAP_NONBLOCK: number | undefined
-/** Defined on Linux only. */
-export const MAP_POPULATE: number | undefined
-export const MADV_NORMAL: number
-export const MADV_RANDOM: number
-export const MADV_SEQUENTIAL: number
-export const MADV_WILLNEED: number
-export const MADV_DONTNEED: number
-/** The system page size in bytes. */
-export const PAGESIZE: number
-/** What map() offsets must be a multiple of: PAGESIZE on POSIX. */
-export const ALLOCATIONGRANULARITY: number
+  /**
+   * Releases the mapping that `view` lies in, now. Every view of it (the Buffer,
+   * its subarrays, TypedArrays and DataViews over its ArrayBuffer) becomes
+   * zero-length. Unmapping a view that is already unmapped does nothing.
+   */
+  function unmap (view: MappedView): void
 
-declare const mmap: {
-  map: typeof map
-  unmap: typeof unmap
-  advise: typeof advise
-  sync: typeof sync
-  incore: typeof incore
-  readonly PROT_READ: number
-  readonly PROT_WRITE: number
-  readonly PROT_EXEC: number
-  readonly PROT_NONE: number
-  readonly MAP_SHARED: number
-  readonly MAP_PRIVATE: number
-  readonly MAP_NONBLOCK: number | undefined
-  readonly MAP_POPULATE: number | undefined
-  readonly MADV_NORMAL: number
-  readonly MADV_RANDOM: number
-  readonly MADV_SEQUENTIAL: number
-  readonly MADV_WILLNEED: number
-  readonly MADV_DONTNEED: number
-  readonly PAGESIZE: number
-  readonly ALLOCATIONGRANULARITY: number
+  /** madvise() over the whole view. */
+  function advise (view: MappedView, advice: number): void
+  /** madvise() over `length` bytes of the view from `offset`. */
+  function advise (view: MappedView, offset: Integer, length: Integer, advice: number): void
+
+  /**
+   * msync() the view. Without `blocking` (or with false) it schedules the
+   * write-back (MS_ASYNC); with true it returns once the data is on disk
+   * (MS_SYNC). `invalidate` adds MS_INVALIDATE.
+   */
+  function sync (view: MappedView, blocking?: boolean, invalidate?: boolean): void
+  /** msync() `length` bytes from `offset` (default: the rest of the view); length 0 syncs nothing. */
+  function sync (
+    view: MappedView,
+    offset: Integer,
+    length?: Integer,
+    blocking?: boolean,
+    invalidate?: boolean
+  ): void
+
+  /** Pages of the range that are not resident and that are: `[unmappedPages, mappedPages]`. */
+  function incore (view: MappedView, offset?: Integer, length?: Integer): [number, number]
+
+  /** One byte per page of the range: 1 if resident, 0 if not. */
+  function residency (view: MappedView, offset?: Integer, length?: Integer): Uint8Array
+
+  /**
+   * mlock() the range: keep its pages in RAM.
+   * @throws {Error} ENOMEM or EPERM past RLIMIT_MEMLOCK
+   */
+  function lock (view: MappedView, offset?: Integer, length?: Integer): void
+
+  /** munlock() the range. */
+  function unlock (view: MappedView, offset?: Integer, length?: Integer): void
+
+  /**
+   * mprotect() whole pages of the range (page-aligned start; end on a page or
+   * at the end of the mapping).
+   * @param protection PROT_NONE or a combination of PROT_READ, PROT_WRITE, PROT_EXEC
+   */
+  function protect (view: MappedView, protection: number, offset?: Integer, length?: Integer): void
+
+  /** The same work on the libuv threadpool; the mapping stays mapped until the promise settles. */
+  namespace promises {
+    /** msync(MS_SYNC) the view; resolves when the data is durable. */
+    function sync (view: MappedView, options?: SyncOptions): Promise<void>
+    function sync (view: MappedView, offset: Integer, length?: Integer, options?: SyncOptions): Promise<void>
+    /** Brings the range into memory; rejects with EFAULT where a page cannot be read. */
+    function prefetch (view: MappedView, offset?: Integer, length?: Integer): Promise<void>
+    /** As residency(). */
+    function residency (view: MappedView, offset?: Integer, length?: Integer): Promise<Uint8Array>
+  }
+
+  const features: Features
+
+  const PROT_READ: number
+  const PROT_WRITE: number
+  const PROT_EXEC: number
+  const PROT_NONE: number
+  const MAP_SHARED: number
+  const MAP_PRIVATE: number
+  /** Linux only; undefined elsewhere. */
+  const MAP_NONBLOCK: number | undefined
+  /** Linux only; undefined elsewhere. */
+  const MAP_POPULATE: number | undefined
+  /** Anonymous memory: pass fd -1. Undefined where the platform lacks it. */
+  const MAP_ANONYMOUS: number | undefined
+  const MAP_NORESERVE: number | undefined
+  const MAP_HUGETLB: number | undefined
+  const MAP_LOCKED: number | undefined
+  const MADV_NORMAL: number
+  const MADV_RANDOM: number
+  const MADV_SEQUENTIAL: number
+  const MADV_WILLNEED: number
+  /** Discards pages: page-aligned whole pages only. */
+  const MADV_DONTNEED: number
+  const MADV_HUGEPAGE: number | undefined
+  const MADV_NOHUGEPAGE: number | undefined
+  const MADV_DONTFORK: number | undefined
+  const MADV_DOFORK: number | undefined
+  const MADV_DONTDUMP: number | undefined
+  const MADV_DODUMP: number | undefined
+  /** Discards pages: page-aligned whole pages only. */
+  const MADV_FREE: number | undefined
+  /** Discards pages: page-aligned whole pages only. */
+  const MADV_REMOVE: number | undefined
+  const MADV_POPULATE_READ: number | undefined
+  const MADV_POPULATE_WRITE: number | undefined
+  const MS_ASYNC: number
+  const MS_SYNC: number
+  const MS_INVALIDATE: number
+  /** The system page size in bytes. */
+  const PAGESIZE: number
+  /** What map() offsets must be a multiple of: PAGESIZE on POSIX. */
+  const ALLOCATIONGRANULARITY: number
 }
-export default mmap
+
+export = mmap

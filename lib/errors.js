@@ -48,9 +48,12 @@ function received (value) {
   return inspect(value)
 }
 
+// Node says "property" for a name with a dot in it ("options.size").
+const kind = (name) => name.includes('.') ? 'property' : 'argument'
+
 function invalidArgType (name, expected, value) {
   return nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
-    `The "${name}" argument must be ${expected}. Received ${describe(value)}`)
+    `The "${name}" ${kind(name)} must be ${expected}. Received ${describe(value)}`)
 }
 
 function outOfRange (name, range, value) {
@@ -62,7 +65,7 @@ function invalidArgValue (name, reason, value) {
   let shown = inspect(value)
   if (shown.length > 128) shown = `${shown.slice(0, 128)}...`
   return nodeError(TypeError, 'ERR_INVALID_ARG_VALUE',
-    `The argument '${name}' ${reason}. Received ${shown}`)
+    `The ${kind(name)} '${name}' ${reason}. Received ${shown}`)
 }
 
 // An integer given as a number or a BigInt, between min and max (numbers),
@@ -99,6 +102,13 @@ function validateBoolean (value, name) {
   return value
 }
 
+function validateObject (value, name) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidArgType(name, 'of type object', value)
+  }
+  return value
+}
+
 function validateView (value, name) {
   if (!ArrayBuffer.isView(value)) {
     throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', value)
@@ -113,5 +123,6 @@ module.exports = {
   toInteger,
   validateInteger,
   validateBoolean,
+  validateObject,
   validateView
 }

@@ -23,6 +23,11 @@ MMAP_IO_UV_EXTERN int uv_translate_sys_error(int sys_errno);
 MMAP_IO_UV_EXTERN const char *uv_err_name(int err);
 MMAP_IO_UV_EXTERN const char *uv_strerror(int err);
 
+/* Errors the binding raises itself, as libuv error numbers (they differ
+ * between platforms). */
+typedef enum { OS_ENOMEM, OS_EPERM, OS_ECANCELED } os_errno_t;
+int os_uv_error(os_errno_t e);
+
 /* A name the platform defines, with its value, for the exports object. */
 typedef struct {
   const char *name;
@@ -55,5 +60,19 @@ int os_sync(void *addr, size_t len, int blocking, int invalidate,
             const os_extra_t *extra);
 /* One byte per page of [addr, addr + len), bit 0 set when resident. */
 int os_incore(void *addr, size_t len, unsigned char *vec);
+/* Bring [addr, addr + len) into memory, failing (not faulting) where a page
+ * cannot be read. Runs on the libuv threadpool. */
+int os_prefetch(void *addr, size_t len);
+int os_lock(void *addr, size_t len);
+int os_unlock(void *addr, size_t len);
+int os_protect(void *addr, size_t len, int prot);
+
+/* What the running system supports, for the `features` object. */
+typedef struct {
+  const char *name;
+  int supported;
+} os_feature_t;
+/* Fills `out` (at most `max` entries) and returns how many it filled. */
+size_t os_features(os_feature_t *out, size_t max);
 
 #endif

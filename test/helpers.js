@@ -41,14 +41,14 @@ function closeFds () {
 
 // Run `code` in a child Node process with mmap-io resolvable; returns
 // { status, signal, stdout, stderr }.
-function runChild (code, { env = {}, args = [], input } = {}) {
+function runChild (code, { env = {}, args = [], input, cwd = root } = {}) {
   // Keep what is preloaded already (the sanitizer runtimes under test:asan),
   // after the caller's library so that its wrappers see the addon's calls.
   if (env.LD_PRELOAD && process.env.LD_PRELOAD) {
     env = { ...env, LD_PRELOAD: `${env.LD_PRELOAD}:${process.env.LD_PRELOAD}` }
   }
   const r = spawnSync(process.execPath, [...args, '-e', code], {
-    cwd: root,
+    cwd,
     env: { ...process.env, ...env },
     encoding: 'utf8',
     input,
@@ -75,7 +75,8 @@ function mappingCount () {
 
 // A shared object that makes the system calls named in MMAP_IO_FAIL (comma
 // separated) fail with errno MMAP_IO_FAIL_ERRNO (default EIO) when the addon
-// makes them; V8's own calls go through.
+// makes them; V8's own calls go through. MMAP_IO_FAIL_ADVICE limits madvise
+// failures to one advice value.
 let shim
 function failShim () {
   if (shim) return shim
@@ -111,7 +112,14 @@ static int fail(const char *name, void *caller) {
     if (!real) real = (ret (*) params)dlsym(RTLD_NEXT, #name); \\
     return real args; \\
   }
-WRAP(int, madvise, (void *a, size_t l, int v), (a, l, v))
+/* MMAP_IO_FAIL_ADVICE: fail madvise only for that advice value. */
+int madvise(void *a, size_t l, int v) {
+  static int (*real)(void *, size_t, int);
+  const char *only = getenv("MMAP_IO_FAIL_ADVICE");
+  if ((!only || atoi(only) == v) && fail("madvise", __builtin_return_address(0))) return -1;
+  if (!real) real = (int (*)(void *, size_t, int))dlsym(RTLD_NEXT, "madvise");
+  return real(a, l, v);
+}
 WRAP(int, msync, (void *a, size_t l, int f), (a, l, f))
 WRAP(int, mincore, (void *a, size_t l, unsigned char *v), (a, l, v))
 `)

@@ -162,7 +162,8 @@ describe('hostile input', function () {
 
   it('survives 20,000 random argument lists to every function (fast-check, in a child process)', function () {
     const r = runChild(fs.readFileSync(path.join(__dirname, 'fixtures', 'fuzz.js'), 'utf8'), {
-      env: { FUZZ_RUNS: '20000', FUZZ_DIR: scratch }
+      env: { FUZZ_RUNS: '20000', FUZZ_DIR: scratch, FUZZ_ROOT: path.join(__dirname, '..') },
+      cwd: scratch
     })
     const out = assertChildOk(r)
     const summary = JSON.parse(out.trim().split('\n').pop())

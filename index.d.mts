@@ -1,0 +1,51 @@
+// Types for the ES module entry: the same declarations as index.d.ts.
+import mmap from './index.js'
+
+export default mmap
+
+export type { MappedView, Integer, OpenOptions, SyncOptions, Features } from './index.js'
+
+export declare const map: typeof mmap.map
+export declare const unmap: typeof mmap.unmap
+export declare const open: typeof mmap.open
+export declare const advise: typeof mmap.advise
+export declare const sync: typeof mmap.sync
+export declare const incore: typeof mmap.incore
+export declare const residency: typeof mmap.residency
+export declare const lock: typeof mmap.lock
+export declare const unlock: typeof mmap.unlock
+export declare const protect: typeof mmap.protect
+export declare const promises: typeof mmap.promises
+export declare const features: typeof mmap.features
+export declare const PROT_READ: typeof mmap.PROT_READ
+export declare const PROT_WRITE: typeof mmap.PROT_WRITE
+export declare const PROT_EXEC: typeof mmap.PROT_EXEC
+export declare const PROT_NONE: typeof mmap.PROT_NONE
+export declare const MAP_SHARED: typeof mmap.MAP_SHARED
+export declare const MAP_PRIVATE: typeof mmap.MAP_PRIVATE
+export declare const MAP_NONBLOCK: typeof mmap.MAP_NONBLOCK
+export declare const MAP_POPULATE: typeof mmap.MAP_POPULATE
+export declare const MAP_ANONYMOUS: typeof mmap.MAP_ANONYMOUS
+export declare const MAP_NORESERVE: typeof mmap.MAP_NORESERVE
+export declare const MAP_HUGETLB: typeof mmap.MAP_HUGETLB
+export declare const MAP_LOCKED: typeof mmap.MAP_LOCKED
+export declare const MADV_NORMAL: typeof mmap.MADV_NORMAL
+export declare const MADV_RANDOM: typeof mmap.MADV_RANDOM
+export declare const MADV_SEQUENTIAL: typeof mmap.MADV_SEQUENTIAL
+export declare const MADV_WILLNEED: typeof mmap.MADV_WILLNEED
+export declare const MADV_DONTNEED: typeof mmap.MADV_DONTNEED
+export declare const MADV_HUGEPAGE: typeof mmap.MADV_HUGEPAGE
+export declare const MADV_NOHUGEPAGE: typeof mmap.MADV_NOHUGEPAGE
+export declare const MADV_DONTFORK: typeof mmap.MADV_DONTFORK
+export declare const MADV_DOFORK: typeof mmap.MADV_DOFORK
+export declare const MADV_DONTDUMP: typeof mmap.MADV_DONTDUMP
+export declare const MADV_DODUMP: typeof mmap.MADV_DODUMP
+export declare const MADV_FREE: typeof mmap.MADV_FREE
+export declare const MADV_REMOVE: typeof mmap.MADV_REMOVE
+export declare const MADV_POPULATE_READ: typeof mmap.MADV_POPULATE_READ
+export declare const MADV_POPULATE_WRITE: typeof mmap.MADV_POPULATE_WRITE
+export declare const MS_ASYNC: typeof mmap.MS_ASYNC
+export declare const MS_SYNC: typeof mmap.MS_SYNC
+export declare const MS_INVALIDATE: typeof mmap.MS_INVALIDATE
+export declare const PAGESIZE: typeof mmap.PAGESIZE
+export declare const ALLOCATIONGRANULARITY: typeof mmap.ALLOCATIONGRANULARITY
