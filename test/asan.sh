@@ -13,7 +13,7 @@ trap restore EXIT
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
 CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined" npm run build >"$logs/build.log" 2>&1 \
   || { cat "$logs/build.log"; exit 1; }
-nm -D build/Release/mmap_io.node | grep -q __asan_ || { echo "the addon was not built with ASan"; exit 1; }
+nm -D build/Release/mmap_io.node | grep __asan_ >/dev/null || { echo "the addon was not built with ASan"; exit 1; }
 
 preload="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 # Node's own allocations are not ours to judge (detect_leaks=0); the SIGSEGV
