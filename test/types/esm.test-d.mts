@@ -1,0 +1,8 @@
+import { expectType, expectError } from 'tsd'
+import mmap, { map, open, sync, promises, PAGESIZE, MAP_SHARED, PROT_READ, type OpenOptions } from '../../index.mjs'
+
+expectType<typeof mmap.map>(map)
+expectType<Buffer>(open('x', { mode: 'r' } satisfies OpenOptions))
+expectType<void>(sync(map(PAGESIZE, PROT_READ, MAP_SHARED, 3), true))
+expectType<Promise<void>>(promises.prefetch(open('x')))
+expectError(map('4096', PROT_READ, MAP_SHARED, 3))
