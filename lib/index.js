@@ -175,6 +175,15 @@ function protect (buffer, protection, offset, length) {
   if (!isEmptyFile(buffer)) binding.protect(buffer, from, len, protection)
 }
 
+// Reads one byte of each page; the sum goes to a module variable so that the
+// reads cannot be optimized away.
+let touched = 0
+function touchPages (buf) {
+  let sum = touched
+  for (let i = 0; i < buf.length; i += PAGESIZE) sum = (sum + buf[i]) | 0
+  return sum
+}
+
 const OPEN_MODES = {
   r: fs.constants.O_RDONLY,
   'r+': fs.constants.O_RDWR,
@@ -247,7 +256,9 @@ function open (file, options = {}) {
       }
       throw err
     }
-    if (populate && C.MAP_POPULATE === undefined) binding.advise(buf, 0, buf.length, C.MADV_WILLNEED)
+    // Without MAP_POPULATE (Windows), fault the pages in by reading one byte
+    // of each: the file is at least this long, so no page is past its end.
+    if (populate && C.MAP_POPULATE === undefined) touched = touchPages(buf)
     return delta === 0 ? buf : buf.subarray(delta)
   } finally {
     fs.closeSync(fd)

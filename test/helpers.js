@@ -10,7 +10,10 @@ const { spawnSync, execFileSync } = require('child_process')
 
 const root = path.join(__dirname, '..')
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-test-'))
-process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }))
+process.on('exit', () => {
+  // Windows deletes no file that is still mapped (collected later, or never).
+  try { fs.rmSync(scratch, { recursive: true, force: true }) } catch {}
+})
 
 let counter = 0
 // A new file in the scratch folder; `content` is a Buffer, a string, or a size
@@ -65,8 +68,9 @@ function assertChildOk (r) {
   return r.stdout
 }
 
-// Lines of /proc/self/maps: the process's mapping count.
+// Lines of /proc/self/maps: the process's mapping count (Linux; 0 elsewhere).
 function mappingCount () {
+  if (process.platform !== 'linux') return 0
   const text = fs.readFileSync('/proc/self/maps')
   let n = 0
   for (let i = 0; i < text.length; i++) if (text[i] === 10) n++
@@ -127,11 +131,31 @@ WRAP(int, mincore, (void *a, size_t l, unsigned char *v), (a, l, v))
   return shim
 }
 
+const isWindows = process.platform === 'win32'
+const isLinux = process.platform === 'linux'
+
+// The child crashed the way `signal` crashes it on POSIX: Windows has no
+// signals, an access violation ends the process with 0xC0000005.
+function assertCrashed (r, signal) {
+  if (isWindows) assert.strictEqual(r.status >>> 0, 0xC0000005, `exit ${r.status}: ${r.stderr}`)
+  else assert.strictEqual(r.signal, signal, `exit ${r.status}, signal ${r.signal}: ${r.stderr}`)
+}
+
+// Skip the running test, saying why in the output.
+function skip (ctx, reason) {
+  process.stdout.write(`      (skipped: ${reason})\n`)
+  ctx.skip()
+}
+
 // Set by test/asan.sh: the sanitizer runtime's own allocator changes RSS and
 // the mapping count, so only those figures are not asserted there.
 const sanitized = process.env.MMAP_IO_SANITIZED === '1'
 
 module.exports = {
+  skip,
+  isWindows,
+  isLinux,
+  assertCrashed,
   sanitized,
   root,
   scratch,

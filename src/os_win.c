@@ -1,0 +1,247 @@
+/* The OS layer on Windows: file mappings and views. See os.h.
+ *
+ * The POSIX names keep their POSIX values here, so JavaScript code is the
+ * same on every platform; this file translates them. Errors are Win32 error
+ * codes translated by libuv (uv_translate_sys_error), as Node's fs does. */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <psapi.h>
+#include <winsock2.h> /* WSAEACCES */
+
+#include "os.h"
+
+/* The fd is a CRT descriptor of node.exe's C runtime, which is not ours:
+ * libuv, inside node.exe, turns it into the file's HANDLE. */
+MMAP_IO_UV_EXTERN HANDLE uv_get_osfhandle(int fd);
+
+#define PROT_NONE 0
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define PROT_EXEC 4
+#define MAP_SHARED 1
+#define MAP_PRIVATE 2
+#define MAP_ANONYMOUS 0x20
+#define MADV_NORMAL 0
+#define MADV_RANDOM 1
+#define MADV_SEQUENTIAL 2
+#define MADV_WILLNEED 3
+#define MADV_DONTNEED 4
+#define MS_ASYNC 1
+#define MS_INVALIDATE 2
+#define MS_SYNC 4
+
+#define C(name) {#name, name}
+const os_constant_t os_constants[] = {
+    C(PROT_READ),      C(PROT_WRITE),     C(PROT_EXEC),     C(PROT_NONE),
+    C(MAP_SHARED),     C(MAP_PRIVATE),    C(MAP_ANONYMOUS), C(MADV_NORMAL),
+    C(MADV_RANDOM),    C(MADV_SEQUENTIAL), C(MADV_WILLNEED), C(MADV_DONTNEED),
+    C(MS_ASYNC),       C(MS_SYNC),        C(MS_INVALIDATE), {NULL, 0},
+};
+#undef C
+
+/* libuv says EPERM for ERROR_ACCESS_DENIED; POSIX mmap says EACCES for the
+ * same failure (a mapping the file's open mode does not allow), and so do we. */
+static int translate(DWORD err) {
+  return uv_translate_sys_error(err == ERROR_ACCESS_DENIED ? WSAEACCES : (int)err);
+}
+
+static int last_error(void) { return translate(GetLastError()); }
+
+int os_uv_error(os_errno_t e) {
+  switch (e) {
+    case OS_ENOMEM: return uv_translate_sys_error(ERROR_NOT_ENOUGH_MEMORY);
+    case OS_EPERM: return uv_translate_sys_error(ERROR_PRIVILEGE_NOT_HELD);
+    case OS_ECANCELED: break;
+  }
+  return uv_translate_sys_error(ERROR_OPERATION_ABORTED);
+}
+
+static SYSTEM_INFO system_info(void) {
+  SYSTEM_INFO info;
+  GetSystemInfo(&info);
+  return info;
+}
+
+size_t os_page_size(void) { return system_info().dwPageSize; }
+
+/* 64 KiB: view offsets must be multiples of it. */
+size_t os_granularity(void) { return system_info().dwAllocationGranularity; }
+
+size_t os_map_count_limit(void) { return 0; }
+
+/* Page protection for VirtualProtect and CreateFileMapping. */
+static DWORD page_protection(int prot, int private_copy) {
+  int write = (prot & PROT_WRITE) != 0;
+  if (prot & PROT_EXEC) {
+    if (write) return private_copy ? PAGE_EXECUTE_WRITECOPY : PAGE_EXECUTE_READWRITE;
+    return (prot & PROT_READ) ? PAGE_EXECUTE_READ : PAGE_EXECUTE;
+  }
+  if (write) return private_copy ? PAGE_WRITECOPY : PAGE_READWRITE;
+  return (prot & PROT_READ) ? PAGE_READONLY : PAGE_NOACCESS;
+}
+
+int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
+           int64_t offset, os_extra_t *extra) {
+  int anonymous = (flags & MAP_ANONYMOUS) != 0;
+  int private_copy = (flags & MAP_PRIVATE) != 0 && !anonymous;
+  HANDLE file = INVALID_HANDLE_VALUE, mapping, dup = NULL;
+  DWORD protection, access, ignored;
+  uint64_t size_hi_lo;
+  void *view;
+  int err = 0;
+
+  if (!anonymous) {
+    file = uv_get_osfhandle((int)fd);
+    if (file == INVALID_HANDLE_VALUE) return uv_translate_sys_error(ERROR_INVALID_HANDLE);
+  }
+  /* The mapping object needs some access; PROT_NONE is applied afterwards. */
+  protection = page_protection(prot == PROT_NONE ? PROT_READ : prot, private_copy);
+  if (private_copy && protection == PAGE_READONLY) protection = PAGE_WRITECOPY;
+  if (private_copy && protection == PAGE_EXECUTE_READ) protection = PAGE_EXECUTE_WRITECOPY;
+  /* A file mapping is the file's current size (Windows would grow the file
+   * for a larger one); anonymous memory is exactly `len`. */
+  size_hi_lo = anonymous ? (uint64_t)len : 0;
+  mapping = CreateFileMappingW(file, NULL, protection, (DWORD)(size_hi_lo >> 32),
+                               (DWORD)size_hi_lo, NULL);
+  if (mapping == NULL) return last_error();
+
+  if (private_copy) access = FILE_MAP_COPY;
+  else if (prot & PROT_WRITE) access = FILE_MAP_WRITE;
+  else access = FILE_MAP_READ;
+  if (prot & PROT_EXEC) access |= FILE_MAP_EXECUTE;
+  view = MapViewOfFile(mapping, access, (DWORD)((uint64_t)offset >> 32),
+                       (DWORD)(uint64_t)offset, len);
+  if (view == NULL) err = last_error();
+  CloseHandle(mapping); /* the view keeps the section alive */
+  if (err != 0) return err;
+
+  if (prot == PROT_NONE && !VirtualProtect(view, len, PAGE_NOACCESS, &ignored)) {
+    err = last_error();
+    UnmapViewOfFile(view);
+    return err;
+  }
+  /* sync(…, blocking) flushes the file of a shared view too, and the fd may
+   * be closed by then. A private or anonymous view has no file to flush. */
+  if (!anonymous && !private_copy && !DuplicateHandle(GetCurrentProcess(), file, GetCurrentProcess(), &dup,
+                                     0, FALSE, DUPLICATE_SAME_ACCESS)) {
+    err = last_error();
+    UnmapViewOfFile(view);
+    return err;
+  }
+  extra->file = (intptr_t)dup;
+  *addr = view;
+  return 0;
+}
+
+int os_unmap(void *addr, size_t len, os_extra_t *extra) {
+  int err = UnmapViewOfFile(addr) ? 0 : last_error();
+  (void)len;
+  if (extra->file != 0) {
+    CloseHandle((HANDLE)extra->file);
+    extra->file = 0;
+  }
+  return err;
+}
+
+typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, PWIN32_MEMORY_RANGE_ENTRY, ULONG);
+
+/* PrefetchVirtualMemory is Windows 8 and later; without it, nothing. */
+static int prefetch_range(void *addr, size_t len) {
+  static prefetch_fn prefetch;
+  static int looked;
+  WIN32_MEMORY_RANGE_ENTRY range;
+  if (!looked) {
+    prefetch = (prefetch_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"kernel32.dll"),
+                                                           "PrefetchVirtualMemory");
+    looked = 1;
+  }
+  if (prefetch == NULL) return 0;
+  range.VirtualAddress = addr;
+  range.NumberOfBytes = len;
+  return prefetch(GetCurrentProcess(), 1, &range, 0) ? 0 : last_error();
+}
+
+/* Windows has no madvise. MADV_WILLNEED prefetches; the other advice has no
+ * equivalent and is accepted as a no-op (documented). */
+int os_advise(void *addr, size_t len, int advice) {
+  return advice == MADV_WILLNEED ? prefetch_range(addr, len) : 0;
+}
+
+int os_sync(void *addr, size_t len, int blocking, int invalidate,
+            const os_extra_t *extra) {
+  (void)invalidate; /* views of one file are always coherent on Windows */
+  if (!FlushViewOfFile(addr, len)) return last_error();
+  /* FlushViewOfFile only starts the write; FlushFileBuffers waits for it.
+   * A handle without write access (a read-only file, whose views cannot
+   * have been written) has nothing to flush. */
+  if (blocking && extra->file != 0 && !FlushFileBuffers((HANDLE)extra->file) &&
+      GetLastError() != ERROR_ACCESS_DENIED)
+    return last_error();
+  return 0;
+}
+
+int os_incore(void *addr, size_t len, unsigned char *vec) {
+  size_t page = os_page_size(), pages = (len + page - 1) / page, i, done;
+  PSAPI_WORKING_SET_EX_INFORMATION info[256];
+  for (done = 0; done < pages; done += i) {
+    size_t n = pages - done < 256 ? pages - done : 256;
+    for (i = 0; i < n; i++) info[i].VirtualAddress = (char *)addr + (done + i) * page;
+    if (!K32QueryWorkingSetEx(GetCurrentProcess(), info, (DWORD)(n * sizeof info[0])))
+      return last_error();
+    for (i = 0; i < n; i++) vec[done + i] = (unsigned char)info[i].VirtualAttributes.Valid;
+  }
+  return 0;
+}
+
+int os_prefetch(void *addr, size_t len) {
+  size_t page = os_page_size(), i;
+  unsigned char byte;
+  SIZE_T got;
+  int err = prefetch_range(addr, len);
+  if (err != 0) return err;
+  /* Read one byte per page through the kernel: a page that cannot be read
+   * fails instead of raising an access violation. */
+  for (i = 0; i < len; i += page) {
+    if (!ReadProcessMemory(GetCurrentProcess(), (char *)addr + i, &byte, 1, &got))
+      return uv_translate_sys_error(ERROR_NOACCESS);
+  }
+  return 0;
+}
+
+int os_lock(void *addr, size_t len) {
+  return VirtualLock(addr, len) ? 0 : last_error();
+}
+
+int os_unlock(void *addr, size_t len) {
+  return VirtualUnlock(addr, len) ? 0 : last_error();
+}
+
+int os_protect(void *addr, size_t len, int prot) {
+  DWORD old;
+  MEMORY_BASIC_INFORMATION info;
+  int private_copy = 0;
+  /* A copy-on-write view stays copy-on-write when made writable again. */
+  if (VirtualQuery(addr, &info, sizeof info) != 0) {
+    private_copy = (info.AllocationProtect & (PAGE_WRITECOPY | PAGE_EXECUTE_WRITECOPY)) != 0;
+    /* Write access that the view was not mapped with: EACCES, as mprotect. */
+    if ((prot & PROT_WRITE) &&
+        (info.AllocationProtect & (PAGE_READONLY | PAGE_EXECUTE_READ | PAGE_EXECUTE)) != 0)
+      return translate(ERROR_ACCESS_DENIED);
+  }
+  return VirtualProtect(addr, len, page_protection(prot, private_copy), &old) ? 0 : last_error();
+}
+
+size_t os_features(os_feature_t *out, size_t max) {
+  size_t n = 0;
+#define F(feature, value) \
+  if (n < max) { out[n].name = feature; out[n].supported = (value); n++; }
+  F("populateRead", 0)
+  F("populateWrite", 0)
+  F("anonymous", 1)
+  F("residency", 1)
+  F("lock", 1)
+  F("protect", 1)
+  F("mappingLimit", 0)
+#undef F
+  return n;
+}
