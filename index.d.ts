@@ -176,7 +176,7 @@ declare namespace mmap {
   const MS_INVALIDATE: number
   /** The system page size in bytes. */
   const PAGESIZE: number
-  /** What map() offsets must be a multiple of: PAGESIZE on POSIX. */
+  /** What map() offsets must be a multiple of: PAGESIZE on POSIX, 65536 on Windows. */
   const ALLOCATIONGRANULARITY: number
 }
 
