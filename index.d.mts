@@ -15,6 +15,7 @@ export declare const residency: typeof mmap.residency
 export declare const lock: typeof mmap.lock
 export declare const unlock: typeof mmap.unlock
 export declare const protect: typeof mmap.protect
+export declare const fadvise: typeof mmap.fadvise
 export declare const promises: typeof mmap.promises
 export declare const features: typeof mmap.features
 export declare const PROT_READ: typeof mmap.PROT_READ
@@ -47,5 +48,11 @@ export declare const MADV_POPULATE_WRITE: typeof mmap.MADV_POPULATE_WRITE
 export declare const MS_ASYNC: typeof mmap.MS_ASYNC
 export declare const MS_SYNC: typeof mmap.MS_SYNC
 export declare const MS_INVALIDATE: typeof mmap.MS_INVALIDATE
+export declare const POSIX_FADV_NORMAL: typeof mmap.POSIX_FADV_NORMAL
+export declare const POSIX_FADV_SEQUENTIAL: typeof mmap.POSIX_FADV_SEQUENTIAL
+export declare const POSIX_FADV_RANDOM: typeof mmap.POSIX_FADV_RANDOM
+export declare const POSIX_FADV_NOREUSE: typeof mmap.POSIX_FADV_NOREUSE
+export declare const POSIX_FADV_WILLNEED: typeof mmap.POSIX_FADV_WILLNEED
+export declare const POSIX_FADV_DONTNEED: typeof mmap.POSIX_FADV_DONTNEED
 export declare const PAGESIZE: typeof mmap.PAGESIZE
 export declare const ALLOCATIONGRANULARITY: typeof mmap.ALLOCATIONGRANULARITY

@@ -125,6 +125,13 @@ declare namespace mmap {
    */
   function protect (view: MappedView, protection: number, offset?: Integer, length?: Integer): void
 
+  /**
+   * posix_fadvise() on an open file: advice about its pages in the page cache
+   * (POSIX_FADV_DONTNEED drops clean pages that no process has mapped).
+   * `length` 0 means to the end of the file. Throws ENOSYS on Windows.
+   */
+  function fadvise (fd: number, offset: Integer, length: Integer, advice: number): void
+
   /** The same work on the libuv threadpool; the mapping stays mapped until the promise settles. */
   namespace promises {
     /** msync(MS_SYNC) the view; resolves when the data is durable. */
@@ -174,6 +181,13 @@ declare namespace mmap {
   const MS_ASYNC: number
   const MS_SYNC: number
   const MS_INVALIDATE: number
+  /** posix_fadvise advice; undefined where the platform lacks it (Windows). */
+  const POSIX_FADV_NORMAL: number | undefined
+  const POSIX_FADV_SEQUENTIAL: number | undefined
+  const POSIX_FADV_RANDOM: number | undefined
+  const POSIX_FADV_NOREUSE: number | undefined
+  const POSIX_FADV_WILLNEED: number | undefined
+  const POSIX_FADV_DONTNEED: number | undefined
   /** The system page size in bytes. */
   const PAGESIZE: number
   /** What map() offsets must be a multiple of: PAGESIZE on POSIX, 65536 on Windows. */

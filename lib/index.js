@@ -184,6 +184,21 @@ function touchPages (buf) {
   return sum
 }
 
+const FADVICE = new Set(namesOf('POSIX_FADV_').map((name) => C[name]))
+
+// fadvise(fd, offset, length, advice): posix_fadvise on an open file. length
+// 0 means to the end of the file.
+function fadvise (fd, offset, length, advice) {
+  validateInteger(fd, 'fd', 0, INT32_MAX)
+  const off = toInteger(offset, 'offset', 0, MAX_OFFSET)
+  const len = toInteger(length, 'length', 0, MAX_OFFSET)
+  validateInteger(advice, 'advice', -(2 ** 31), INT32_MAX)
+  if (FADVICE.size > 0 && !FADVICE.has(advice)) {
+    throw invalidArgValue('advice', 'must be one of the POSIX_FADV_* constants', advice)
+  }
+  binding.fadvise(fd, off, len, advice)
+}
+
 const OPEN_MODES = {
   r: fs.constants.O_RDONLY,
   'r+': fs.constants.O_RDWR,
@@ -322,6 +337,7 @@ module.exports = {
   lock,
   unlock,
   protect,
+  fadvise,
   promises,
   features: Object.freeze({ ...binding.features })
 }

@@ -4,7 +4,7 @@ import mmap from './index.js'
 
 export default mmap
 export const {
-  map, unmap, open, advise, sync, incore, residency, lock, unlock, protect,
+  map, unmap, open, advise, sync, incore, residency, lock, unlock, protect, fadvise,
   promises, features,
   PROT_READ, PROT_WRITE, PROT_EXEC, PROT_NONE,
   MAP_SHARED, MAP_PRIVATE, MAP_NONBLOCK, MAP_POPULATE, MAP_ANONYMOUS,
@@ -13,5 +13,7 @@ export const {
   MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK, MADV_DOFORK, MADV_DONTDUMP,
   MADV_DODUMP, MADV_FREE, MADV_REMOVE, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
   MS_ASYNC, MS_SYNC, MS_INVALIDATE,
+  POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM, POSIX_FADV_NOREUSE,
+  POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED,
   PAGESIZE, ALLOCATIONGRANULARITY
 } = mmap

@@ -524,6 +524,23 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* fadvise(fd, offset, length, advice): about a file, not a mapping. */
+static napi_value js_fadvise(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  size_t argc = 4, i;
+  int64_t a[4];
+  int err;
+  CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "fadvise() takes 4 arguments");
+    return NULL;
+  }
+  for (i = 0; i < 4; i++) CHECK(env, napi_get_value_int64(env, args[i], &a[i]));
+  if ((err = os_fadvise(a[0], a[1], a[2], (int)a[3])) != 0)
+    throw_system_error(env, err, "fadvise", NULL);
+  return NULL;
+}
+
 /* ---- work on the libuv threadpool ---------------------------------------- */
 
 typedef enum { JOB_SYNC, JOB_PREFETCH, JOB_RESIDENCY } job_kind_t;
@@ -704,6 +721,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FUNCTION("lock", js_lock),
       FUNCTION("unlock", js_unlock),
       FUNCTION("protect", js_protect),
+      FUNCTION("fadvise", js_fadvise),
       FUNCTION("syncAsync", js_sync_async),
       FUNCTION("prefetchAsync", js_prefetch_async),
       FUNCTION("residencyAsync", js_residency_async),

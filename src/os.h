@@ -66,6 +66,8 @@ int os_prefetch(void *addr, size_t len);
 int os_lock(void *addr, size_t len);
 int os_unlock(void *addr, size_t len);
 int os_protect(void *addr, size_t len, int prot);
+/* posix_fadvise: advice about a file's pages in the page cache. */
+int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice);
 
 /* What the running system supports, for the `features` object. */
 typedef struct {

@@ -75,6 +75,14 @@ const os_constant_t os_constants[] = {
     C(MS_ASYNC),
     C(MS_SYNC),
     C(MS_INVALIDATE),
+#ifdef POSIX_FADV_NORMAL
+    C(POSIX_FADV_NORMAL),
+    C(POSIX_FADV_SEQUENTIAL),
+    C(POSIX_FADV_RANDOM),
+    C(POSIX_FADV_NOREUSE),
+    C(POSIX_FADV_WILLNEED),
+    C(POSIX_FADV_DONTNEED),
+#endif
     {NULL, 0},
 };
 #undef C
@@ -171,6 +179,17 @@ int os_prefetch(void *addr, size_t len) {
   }
 #endif
   return 0;
+}
+
+int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
+#ifdef POSIX_FADV_NORMAL
+  /* posix_fadvise returns the error number rather than setting errno. */
+  int err = posix_fadvise((int)fd, (off_t)offset, (off_t)len, advice);
+  return err == 0 ? 0 : uv_translate_sys_error(err);
+#else
+  (void)fd; (void)offset; (void)len; (void)advice;
+  return uv_translate_sys_error(ENOSYS);
+#endif
 }
 
 int os_lock(void *addr, size_t len) {

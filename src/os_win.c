@@ -208,6 +208,12 @@ int os_prefetch(void *addr, size_t len) {
   return 0;
 }
 
+/* Windows has no page-cache advice. */
+int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
+  (void)fd; (void)offset; (void)len; (void)advice;
+  return uv_translate_sys_error(ERROR_CALL_NOT_IMPLEMENTED);
+}
+
 int os_lock(void *addr, size_t len) {
   return VirtualLock(addr, len) ? 0 : last_error();
 }

@@ -1,0 +1,324 @@
+'use strict'
+// npm run bench: mmap-io against the physical limit (C) and the alternatives,
+// each result a ratio of two things measured in this run, the median of
+// several repetitions. MMAP_IO_BENCH_QUICK=1 scales every size down (under a
+// minute). Writes bench/RESULTS.md and bench/results.svg.
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const { execFileSync, spawn, spawnSync } = require('child_process')
+const mmap = require('..')
+const { eventLoopDelay } = require('./eventloop')
+
+const quick = process.env.MMAP_IO_BENCH_QUICK === '1'
+const here = __dirname
+const work = path.join(here, '.work') // compiled C, the peer package (gitignored)
+const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-bench-')) // ext4 here
+const GiB = 2 ** 30
+const MiB = 2 ** 20
+const P = mmap.PAGESIZE
+const REPEATS = quick ? 3 : 5
+fs.mkdirSync(work, { recursive: true })
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const now = () => Number(process.hrtime.bigint()) / 1e6 // ms
+const rows = []
+function row (scenario, ours, baseline, unit, ratio, target, note = '') {
+  rows.push({ scenario, ours, baseline, unit, ratio, target, note })
+  const t = target ? ` (target ${target})` : ''
+  console.log(`${scenario}: ours ${fmt(ours)} ${unit}, ${baseline.name} ${fmt(baseline.value)} ${unit}, ratio ${ratio.toFixed(2)}${t}${note ? ` — ${note}` : ''}`)
+}
+const fmt = (x) => typeof x === 'number' ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : String(x)
+
+function compile (name) {
+  const out = path.join(work, name)
+  execFileSync('cc', ['-O2', '-o', out, path.join(here, 'c', `${name}.c`)])
+  return out
+}
+
+// A file of `size` bytes with real (not sparse) contents, read once so the
+// page cache is warm.
+function dataFile (name, size) {
+  const file = path.join(data, name)
+  const fd = fs.openSync(file, 'w')
+  const chunk = Buffer.alloc(Math.min(size, 16 * MiB))
+  for (let i = 0; i < chunk.length; i += 8) chunk.writeUInt32LE((i * 2654435761) >>> 0, i)
+  for (let at = 0; at < size; at += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - at), at)
+  fs.closeSync(fd)
+  const warm = mmap.open(file)
+  let sum = 0
+  for (let i = 0; i < warm.length; i += P) sum += warm[i]
+  mmap.unmap(warm)
+  return { file, sum }
+}
+
+// Run `code` in a fresh node; returns its stdout.
+function nodeChild (code, cwd = here) {
+  return execFileSync(process.execPath, ['--expose-gc', '-e', code], { cwd, encoding: 'utf8', maxBuffer: 64 << 20 })
+}
+
+// 1. map + read one byte + unmap of 4 KiB, against the same loop in C.
+function callOverhead () {
+  const n = quick ? 20000 : 200000
+  const { file } = dataFile('page.bin', P)
+  const c = compile('mapread')
+  const ours = []
+  const base = []
+  for (let r = 0; r < REPEATS; r++) {
+    base.push(Number(execFileSync(c, [file, String(P), String(n)], { encoding: 'utf8' }).split(' ')[0]) / 1000)
+    ours.push(Number(nodeChild(`
+      const mmap = require('..'), fs = require('fs')
+      const fd = fs.openSync(${JSON.stringify(file)}, 'r')
+      let sum = 0
+      for (let i = 0; i < 20000; i++) { const b = mmap.map(${P}, mmap.PROT_READ, mmap.MAP_SHARED, fd); sum += b[0]; mmap.unmap(b) } // warm-up
+      const t = process.hrtime.bigint()
+      for (let i = 0; i < ${n}; i++) { const b = mmap.map(${P}, mmap.PROT_READ, mmap.MAP_SHARED, fd); sum += b[0]; mmap.unmap(b) }
+      console.log(Number(process.hrtime.bigint() - t) / ${n} / 1000)
+    `)))
+  }
+  const o = median(ours)
+  const b = median(base)
+  row('1. map + read + unmap, 4 KiB', o, { name: 'C', value: b }, 'µs/op', o / b, '<= 1.25')
+}
+
+// 2. map + read one byte, 50,000 times, against @riaskov/mmap-io 1.4.3.
+function againstPeer () {
+  const n = quick ? 5000 : 50000
+  const peerDir = path.join(work, 'peer')
+  const peer = path.join(peerDir, 'node_modules', '@riaskov', 'mmap-io')
+  if (!fs.existsSync(path.join(peer, 'package.json'))) {
+    fs.mkdirSync(peerDir, { recursive: true })
+    fs.writeFileSync(path.join(peerDir, 'package.json'), JSON.stringify({ name: 'peer', private: true }))
+    const r = spawnSync('npm', ['install', '@riaskov/mmap-io@1.4.3', '--no-audit', '--no-fund'], { cwd: peerDir, encoding: 'utf8' })
+    if (r.status !== 0) {
+      const why = (r.stderr.match(/error: .*/) || r.stderr.split('\n').filter(Boolean).slice(-1))[0]
+      row('2. map + read, 50,000 ops', NaN, { name: '@riaskov/mmap-io 1.4.3', value: NaN }, 'µs/op', NaN, '', `peer did not build: ${why}`)
+      return
+    }
+  }
+  const { file } = dataFile('peer.bin', P)
+  const loop = (module, unmap) => nodeChild(`
+    const mmap = require(${JSON.stringify(module)}), fs = require('fs')
+    const fd = fs.openSync(${JSON.stringify(file)}, 'r')
+    let sum = 0
+    const t = process.hrtime.bigint()
+    for (let i = 0; i < ${n}; i++) { const b = mmap.map(${P}, mmap.PROT_READ, mmap.MAP_SHARED, fd); sum += b[0]${unmap ? '; mmap.unmap(b)' : ''} }
+    console.log(Number(process.hrtime.bigint() - t) / ${n} / 1000)
+  `)
+  const ours = []
+  const oursUnmap = []
+  const theirs = []
+  for (let r = 0; r < REPEATS; r++) {
+    theirs.push(Number(loop(peer, false)))
+    ours.push(Number(loop(path.join(here, '..'), false)))
+    oursUnmap.push(Number(loop(path.join(here, '..'), true)))
+  }
+  const b = { name: '@riaskov/mmap-io 1.4.3', value: median(theirs) }
+  row('2. map + read, 50,000 ops (no unmap)', median(ours), b, 'µs/op', median(ours) / b.value, '<= 1')
+  row('2b. map + read + unmap (peer cannot unmap)', median(oursUnmap), b, 'µs/op', median(oursUnmap) / b.value, '')
+}
+
+// 3. 1,000,000 random 8-byte reads from a 1 GiB file, page cache warm.
+function randomReads () {
+  const size = quick ? 64 * MiB : GiB
+  const n = quick ? 100000 : 1000000
+  const { file } = dataFile('random.bin', size)
+  const script = (how) => `
+    const mmap = require('..'), fs = require('fs')
+    const size = ${size}, n = ${n}
+    let seed = 12345
+    const next = () => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed % (size / 8)) * 8 }
+    let sum = 0, first
+    const t0 = process.hrtime.bigint()
+    ${how}
+    const t1 = process.hrtime.bigint()
+    console.log(JSON.stringify({ first: Number(first - t0) / 1e6, total: Number(t1 - t0) / 1e6, sum }))
+  `
+  const ways = {
+    mmap: `const buf = mmap.open(${JSON.stringify(file)})
+      for (let i = 0; i < n; i++) { sum += buf.readUInt32LE(next()); if (i === 0) first = process.hrtime.bigint() }`,
+    readSync: `const fd = fs.openSync(${JSON.stringify(file)}, 'r'), b = Buffer.alloc(8)
+      for (let i = 0; i < n; i++) { fs.readSync(fd, b, 0, 8, next()); sum += b.readUInt32LE(0); if (i === 0) first = process.hrtime.bigint() }`,
+    readFileSync: `const buf = fs.readFileSync(${JSON.stringify(file)})
+      for (let i = 0; i < n; i++) { sum += buf.readUInt32LE(next()); if (i === 0) first = process.hrtime.bigint() }`
+  }
+  const results = {}
+  for (const [name, how] of Object.entries(ways)) {
+    const runs = []
+    for (let r = 0; r < REPEATS; r++) runs.push(JSON.parse(nodeChild(script(how), path.join(here, '..'))))
+    if (new Set(runs.map((x) => x.sum)).size !== 1) throw new Error('random reads disagree')
+    results[name] = { first: median(runs.map((x) => x.first)), total: median(runs.map((x) => x.total)), sum: runs[0].sum }
+  }
+  if (results.mmap.sum !== results.readSync.sum || results.mmap.sum !== results.readFileSync.sum) throw new Error('random reads disagree')
+  const label = `${n.toLocaleString('en')} random reads, ${size / MiB} MiB`
+  row(`3a. ${label}: total`, results.mmap.total, { name: 'fs.readSync', value: results.readSync.total }, 'ms', results.mmap.total / results.readSync.total, '')
+  row(`3b. ${label}: total`, results.mmap.total, { name: 'fs.readFileSync', value: results.readFileSync.total }, 'ms', results.mmap.total / results.readFileSync.total, '')
+  row(`3c. ${label}: time to first read`, results.mmap.first, { name: 'fs.readFileSync', value: results.readFileSync.first }, 'ms', results.mmap.first / results.readFileSync.first, '')
+}
+
+// 4. 8 processes each reading the whole of one 1 GiB file: summed PSS.
+async function sharedMemory () {
+  const size = quick ? 64 * MiB : GiB
+  const { file, sum } = dataFile('shared.bin', size)
+  async function pss (how) {
+    const children = []
+    for (let i = 0; i < 8; i++) {
+      const child = spawn(process.execPath, ['-e', `
+        const mmap = require('..'), fs = require('fs')
+        const buf = ${how === 'mmap' ? `mmap.open(${JSON.stringify(file)})` : `fs.readFileSync(${JSON.stringify(file)})`}
+        let sum = 0
+        for (let i = 0; i < buf.length; i += ${P}) sum += buf[i]
+        process.stdout.write(String(sum) + '\\n')
+        setInterval(() => {}, 1000)
+      `], { cwd: path.join(here, '..'), stdio: ['ignore', 'pipe', 'inherit'] })
+      children.push(new Promise((resolve) => child.stdout.once('data', (d) => resolve({ child, sum: Number(d) }))))
+    }
+    const ready = await Promise.all(children)
+    let total = 0
+    for (const { child, sum: s } of ready) {
+      if (s !== sum) throw new Error('children read other bytes')
+      const rollup = fs.readFileSync(`/proc/${child.pid}/smaps_rollup`, 'utf8')
+      total += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)[1]) * 1024
+    }
+    for (const { child } of ready) child.kill()
+    return total / MiB
+  }
+  const ours = []
+  const theirs = []
+  for (let r = 0; r < (quick ? 1 : 3); r++) {
+    ours.push(await pss('mmap'))
+    theirs.push(await pss('readFileSync'))
+  }
+  row(`4. 8 processes reading one ${size / MiB} MiB file: summed PSS`, median(ours),
+    { name: 'fs.readFileSync', value: median(theirs) }, 'MiB', median(ours) / median(theirs), '')
+}
+
+// 5. incore and residency over a 4 GiB sparse mapping, against C mincore.
+function residencyScan () {
+  const size = Math.min(quick ? GiB : 4 * GiB, require('buffer').constants.MAX_LENGTH)
+  const file = path.join(data, 'sparse.bin')
+  const fd = fs.openSync(file, 'w')
+  fs.ftruncateSync(fd, size)
+  fs.closeSync(fd)
+  const c = compile('mincore')
+  const repeats = quick ? 10 : 20
+  const ours = []
+  const oursResidency = []
+  const base = []
+  for (let r = 0; r < REPEATS; r++) {
+    base.push(Number(execFileSync(c, [file, String(size), String(repeats)], { encoding: 'utf8' }).split(' ')[0]))
+    const out = JSON.parse(nodeChild(`
+      const mmap = require('..')
+      const buf = mmap.open(${JSON.stringify(file)})
+      mmap.incore(buf); mmap.residency(buf) // warm-up
+      let t = process.hrtime.bigint()
+      for (let i = 0; i < ${repeats}; i++) mmap.incore(buf)
+      const incore = Number(process.hrtime.bigint() - t) / 1e6 / ${repeats}
+      t = process.hrtime.bigint()
+      for (let i = 0; i < ${repeats}; i++) mmap.residency(buf)
+      const residency = Number(process.hrtime.bigint() - t) / 1e6 / ${repeats}
+      console.log(JSON.stringify({ incore, residency }))
+    `, path.join(here, '..')))
+    ours.push(out.incore)
+    oursResidency.push(out.residency)
+  }
+  const b = { name: 'C mincore + count', value: median(base) }
+  row(`5a. incore() over a ${size / GiB} GiB sparse mapping`, median(ours), b, 'ms', median(ours) / b.value, '<= 1.2')
+  row(`5b. residency() over a ${size / GiB} GiB sparse mapping`, median(oursResidency), b, 'ms', median(oursResidency) / b.value, '<= 1.2')
+}
+
+// 6. Event-loop delay while flushing 512 MiB of dirty pages.
+async function flushDelay () {
+  const mib = quick ? 64 : 512
+  const runs = await eventLoopDelay({ dir: data, mib, repeats: REPEATS })
+  const max = (list, key) => median(list.map((r) => r[key]))
+  row(`6a. event-loop delay, max, flushing ${mib} MiB`, max(runs.promises, 'maxMs'),
+    { name: 'sync(buf, true)', value: max(runs.blocking, 'maxMs') }, 'ms', max(runs.promises, 'maxMs') / max(runs.blocking, 'maxMs'), '',
+    `flush took ${fmt(max(runs.promises, 'flushMs'))} ms (promises) and ${fmt(max(runs.blocking, 'flushMs'))} ms (blocking)`)
+  row(`6b. event-loop delay, p99, flushing ${mib} MiB`, max(runs.promises, 'p99Ms'),
+    { name: 'sync(buf, true)', value: max(runs.blocking, 'p99Ms') }, 'ms', max(runs.promises, 'p99Ms') / max(runs.blocking, 'p99Ms'), '')
+}
+
+function machine () {
+  const cpu = os.cpus()
+  return {
+    cpu: cpu[0] ? cpu[0].model.trim() : 'unknown',
+    cores: cpu.length,
+    memory: `${(os.totalmem() / GiB).toFixed(0)} GiB`,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    date: new Date().toISOString().slice(0, 10),
+    disk: (() => { try { return execFileSync('df', ['-T', data], { encoding: 'utf8' }).split('\n')[1].split(/\s+/)[1] } catch { return '?' } })()
+  }
+}
+
+// Bars of log2(ratio) around 1, one per row: under 1 is better for every row.
+function svg (list) {
+  const shown = list.filter((r) => Number.isFinite(r.ratio) && r.ratio > 0)
+  const W = 900
+  const rowH = 28
+  const left = 380
+  const mid = left + (W - left - 40) / 2
+  const scale = (W - left - 60) / 2 / 7 // 7 doublings each side
+  const H = 70 + shown.length * rowH
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;')
+  let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n`
+  out += `<rect width="${W}" height="${H}" fill="white"/>\n`
+  out += `<text x="10" y="20" font-size="15" font-weight="bold">mmap-io: ratio to the baseline (log scale; left of 1 is faster or smaller)</text>\n`
+  for (const tick of [1 / 64, 1 / 8, 1, 8, 64]) {
+    const x = mid + Math.log2(tick) * scale
+    out += `<line x1="${x}" y1="35" x2="${x}" y2="${H - 20}" stroke="${tick === 1 ? '#333' : '#ddd'}"/>\n`
+    out += `<text x="${x}" y="${H - 5}" text-anchor="middle">${tick >= 1 ? tick : `1/${1 / tick}`}</text>\n`
+  }
+  shown.forEach((r, i) => {
+    const y = 45 + i * rowH
+    const x = mid + Math.max(-7, Math.min(7, Math.log2(r.ratio))) * scale
+    const color = r.ratio <= 1 ? '#2a9d4a' : '#d0573a'
+    out += `<text x="10" y="${y + 14}">${esc(r.scenario.slice(0, 58))}</text>\n`
+    out += `<rect x="${Math.min(mid, x)}" y="${y + 3}" width="${Math.max(1, Math.abs(x - mid))}" height="16" fill="${color}"/>\n`
+    out += `<text x="${Math.max(mid, x) + 4}" y="${y + 15}">${r.ratio.toFixed(2)}×</text>\n`
+  })
+  return out + '</svg>\n'
+}
+
+async function main () {
+  const m = machine()
+  console.log(`${m.cpu}, ${m.cores} cores, ${m.memory}, ${m.kernel}, Node ${m.node}, ${m.date}${quick ? ' (quick run)' : ''}`)
+  const started = now()
+  callOverhead()
+  againstPeer()
+  randomReads()
+  await sharedMemory()
+  residencyScan()
+  await flushDelay()
+  const minutes = ((now() - started) / 60000).toFixed(1)
+
+  const table = ['| scenario | ours | baseline | ratio | target |', '| --- | ---: | --- | ---: | --- |']
+  for (const r of rows) {
+    const met = r.target ? (r.ratio <= Number(r.target.replace('<= ', '')) ? ' (met)' : ' (not met)') : ''
+    table.push(`| ${r.scenario} | ${fmt(r.ours)} ${r.unit} | ${r.baseline.name}: ${fmt(r.baseline.value)} ${r.unit} | ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a'} | ${r.target || ''}${met}${r.note ? ` ${r.note}` : ''} |`)
+  }
+  console.log(`\n${table.join('\n')}\n\n(${minutes} min)`)
+  const md = `# mmap-io benchmark results
+
+Produced by \`npm run bench\`${quick ? ' (quick run: MMAP_IO_BENCH_QUICK=1, sizes scaled down)' : ''} in ${minutes} minutes. Every
+ratio is ours divided by the baseline, both measured in the same run; each
+figure is the median of ${REPEATS} repetitions. Lower is better for every row.
+
+- Machine: ${m.cpu}, ${m.cores} cores, ${m.memory} RAM
+- Kernel: ${m.kernel}; data on ${m.disk}
+- Node: ${m.node}
+- Date: ${m.date}
+
+${table.join('\n')}
+
+![ratios](results.svg)
+`
+  if (!process.env.MMAP_IO_BENCH_NO_WRITE) {
+    fs.writeFileSync(path.join(here, 'RESULTS.md'), md)
+    fs.writeFileSync(path.join(here, 'results.svg'), svg(rows))
+    console.log('wrote bench/RESULTS.md and bench/results.svg')
+  }
+}
+
+main().finally(() => fs.rmSync(data, { recursive: true, force: true }))
