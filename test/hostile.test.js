@@ -136,7 +136,25 @@ describe('hostile input', function () {
     ['incore(unmapped)', () => mmap.incore(dead), ARG_VALUE],
     ['incore(buf, 1.5)', () => mmap.incore(buf, 1.5), RANGE],
     ['incore(buf, 0, length + 1)', () => mmap.incore(buf, 0, buf.length + 1), RANGE],
-    ['incore(buf, [])', () => mmap.incore(buf, []), ARG_TYPE]
+    ['incore(buf, [])', () => mmap.incore(buf, []), ARG_TYPE],
+    // residency, lock, unlock, protect, open, fadvise
+    ['residency(Buffer.alloc)', () => mmap.residency(plain), ARG_VALUE],
+    ['residency(buf, 0, length + 1)', () => mmap.residency(buf, 0, buf.length + 1), RANGE],
+    ['lock(unmapped)', () => mmap.lock(dead), ARG_VALUE],
+    ['unlock(buf, -1)', () => mmap.unlock(buf, -1), RANGE],
+    ['protect(buf)', () => mmap.protect(buf), ARG_TYPE],
+    ['protect(buf, 0x100)', () => mmap.protect(buf, 0x100), ARG_VALUE],
+    ['protect(buf, READ, 1): unaligned', () => mmap.protect(buf, PROT_READ, 1), RANGE],
+    ['open()', () => mmap.open(), ARG_TYPE],
+    ['open(42)', () => mmap.open(42), ARG_TYPE],
+    ['open(unmapped Buffer path)', () => mmap.open(dead), ARG_VALUE],
+    ['open(path, "r")', () => mmap.open(__filename, 'r'), ARG_TYPE],
+    ['open(path, { mode: "a" })', () => mmap.open(__filename, { mode: 'a' }), ARG_VALUE],
+    ['open(path, { offset: -1 })', () => mmap.open(__filename, { offset: -1 }), RANGE],
+    ['open(path, { length: past the end })', () => mmap.open(__filename, { length: 2 ** 40 }), RANGE],
+    ['fadvise("3", …)', () => mmap.fadvise('3', 0, 0, 0), ARG_TYPE],
+    ['fadvise(fd, -1, …)', () => mmap.fadvise(fd, -1, 0, 0), RANGE],
+    ['fadvise(fd, 0, 0, 999)', () => mmap.fadvise(fd, 0, 0, 999), isWindows ? sys('ENOSYS', 'fadvise') : ARG_VALUE]
   ]
 
   it(`has at least 60 bad calls (${table.length})`, function () {

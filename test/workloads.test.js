@@ -167,7 +167,7 @@ describe('CLI: mmap-io stat | warm | evict', function () {
     const missing = path.join(scratch, 'missing-file')
     const r = cli('stat', file, missing, scratch)
     assert.strictEqual(r.status, 1)
-    assert.match(r.stderr, new RegExp(`${missing.replace(/[\\\\^$.*+?()[\]{}|]/g, '\\\\$&')}: ENOENT`))
+    assert.ok(r.stderr.includes(`${missing}: ENOENT`), r.stderr)
     assert.match(r.stderr, /EISDIR/)
     assert.match(r.stdout, /1\/1 pages/) // the good file is still reported
     const j = cli('--json', 'stat', missing)
