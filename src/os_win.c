@@ -208,10 +208,13 @@ int os_prefetch(void *addr, size_t len) {
   return 0;
 }
 
-/* Windows has no page-cache advice. */
+/* Windows has no page-cache advice: ENOSYS. No Win32 error translates to
+ * it, so this is libuv's own number for it on Windows (UV__ENOSYS in
+ * uv/errno.h); a negative number passes through uv_translate_sys_error. */
+#define UV_ENOSYS_ON_WINDOWS (-4054)
 int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
   (void)fd; (void)offset; (void)len; (void)advice;
-  return uv_translate_sys_error(ERROR_CALL_NOT_IMPLEMENTED);
+  return uv_translate_sys_error(UV_ENOSYS_ON_WINDOWS);
 }
 
 int os_lock(void *addr, size_t len) {
