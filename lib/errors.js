@@ -2,7 +2,7 @@
 // Argument errors in the shape and wording of Node's own (lib/internal/errors.js),
 // and the validators that throw them. Nothing here touches the addon.
 
-const { inspect } = require('util')
+const { inspect, getSystemErrorMap } = require('util')
 
 function nodeError (Base, code, message) {
   const err = new Base(message)
@@ -68,6 +68,27 @@ function invalidArgValue (name, reason, value) {
     `The ${kind(name)} '${name}' ${reason}. Received ${shown}`)
 }
 
+// The number Node gives a system error `code` (util.getSystemErrorName
+// maps it back), on every platform.
+let errnos
+function errnoOf (code) {
+  if (errnos === undefined) {
+    errnos = new Map()
+    for (const [errno, [name]] of getSystemErrorMap()) errnos.set(name, errno)
+  }
+  return errnos.get(code)
+}
+
+// An fs-style system error: "<CODE>: <description>, <syscall> '<path>'".
+function systemError (code, syscall, path, description) {
+  const err = new Error(`${code}: ${description}, ${syscall} '${path}'`)
+  err.errno = errnoOf(code)
+  err.code = code
+  err.syscall = syscall
+  err.path = path
+  return err
+}
+
 // An integer given as a number or a BigInt, between min and max (numbers),
 // returned as a number.
 function toInteger (value, name, min, max) {
@@ -120,6 +141,7 @@ module.exports = {
   invalidArgType,
   invalidArgValue,
   outOfRange,
+  systemError,
   toInteger,
   validateInteger,
   validateBoolean,

@@ -12,6 +12,7 @@ const {
   invalidArgType,
   invalidArgValue,
   outOfRange,
+  systemError,
   toInteger,
   validateInteger,
   validateBoolean,
@@ -30,10 +31,12 @@ const namesOf = (prefix) => Object.keys(C).filter((name) => name.startsWith(pref
 // Every MAP_* flag this platform exports may be combined with one kind.
 const MAP_MASK = namesOf('MAP_').reduce((mask, name) => mask | C[name], 0)
 const ADVICE = new Set(namesOf('MADV_').map((name) => C[name]))
-// Advice that throws data away: only page-aligned ranges inside the view.
-const DESTRUCTIVE = new Set(['MADV_DONTNEED', 'MADV_FREE', 'MADV_REMOVE']
-  .filter((name) => name in C)
-  .map((name) => C[name]))
+// What each advice does to data (os.h): 0 keeps it, 1 discards private or
+// anonymous data in the pages, 2 frees the file's own pages. The addon
+// enforces the whole-page rule itself; open() checks it before it opens.
+const ADVICE_KEEPS = 0
+const ADVICE_PUNCHES = 2
+const adviceKind = (advice) => binding.adviceKinds[advice] ?? ADVICE_KEEPS
 
 function validateAdvice (advice, name) {
   validateInteger(advice, name, -(2 ** 31), INT32_MAX)
@@ -73,19 +76,6 @@ function range (view, offset, length) {
   return [from, len]
 }
 
-// Calls that change whole pages (discarding advice, protect) must not reach
-// bytes outside the view: the range must start on a page and end on one, or
-// at the end of the mapping.
-function checkWholePages (view, from, len, offset, what) {
-  const start = view.byteOffset + from
-  const end = start + len
-  if (start % PAGESIZE !== 0 || (end % PAGESIZE !== 0 && end !== view.buffer.byteLength)) {
-    throw outOfRange('offset',
-      `page-aligned, with a length in whole pages, for ${what}`,
-      offset === undefined ? 0 : offset)
-  }
-}
-
 function map (size, protection, flags, fd, offset = 0, advise = 0) {
   const len = toInteger(size, 'size', 1, MAX_LENGTH)
   validateProtection(protection, 'protection')
@@ -121,7 +111,8 @@ function advise (buffer, offset, length, advice) {
   }
   const [from, len] = range(buffer, offset, length)
   validateAdvice(advice, 'advice')
-  if (DESTRUCTIVE.has(advice)) checkWholePages(buffer, from, len, offset, 'advice that discards data')
+  // Advice that discards data takes whole pages: checked by the addon on the
+  // view as the engine sees it.
   if (!isEmptyFile(buffer)) binding.advise(buffer, from, len, advice)
 }
 
@@ -171,7 +162,7 @@ function protect (buffer, protection, offset, length) {
   validateView(buffer, 'buffer')
   validateProtection(protection, 'protection')
   const [from, len] = range(buffer, offset, length)
-  checkWholePages(buffer, from, len, offset, 'protect()')
+  // Whole pages only: checked by the addon on the view as the engine sees it.
   if (!isEmptyFile(buffer)) binding.protect(buffer, from, len, protection)
 }
 
@@ -199,10 +190,37 @@ function fadvise (fd, offset, length, advice) {
   binding.fadvise(fd, off, len, advice)
 }
 
+// O_NONBLOCK: opening a FIFO must not wait for a writer; open() refuses
+// what is not a regular file once it has it open.
+const NONBLOCK = fs.constants.O_NONBLOCK || 0
 const OPEN_MODES = {
-  r: fs.constants.O_RDONLY,
-  'r+': fs.constants.O_RDWR,
-  'w+': fs.constants.O_RDWR | fs.constants.O_CREAT
+  r: fs.constants.O_RDONLY | NONBLOCK,
+  'r+': fs.constants.O_RDWR | NONBLOCK,
+  'w+': fs.constants.O_RDWR | fs.constants.O_CREAT | NONBLOCK
+}
+
+const pathOf = (file) => file instanceof URL ? fileURLToPath(file) : String(file)
+
+// What fs.Stats says a file is, for the error about one open() cannot map.
+function fileKind (st) {
+  if (st.isDirectory()) return 'a directory'
+  if (st.isFIFO()) return 'a FIFO'
+  if (st.isSocket()) return 'a socket'
+  if (st.isCharacterDevice()) return 'a character device'
+  if (st.isBlockDevice()) return 'a block device'
+  return 'not a regular file'
+}
+
+function notRegular (file, st) {
+  const path = pathOf(file)
+  if (st.isDirectory()) {
+    return systemError('EISDIR', 'open', path, 'illegal operation on a directory')
+  }
+  const kind = fileKind(st)
+  const how = st.isBlockDevice() || st.isCharacterDevice()
+    ? ': map its fd with map() and an explicit size'
+    : ''
+  return systemError('ENODEV', 'open', path, `cannot map ${kind}, only regular files${how}`)
 }
 
 // open(path[, { mode, size, offset, length, private, populate, advice }])
@@ -229,11 +247,49 @@ function open (file, options = {}) {
   const priv = options.private === undefined ? false : validateBoolean(options.private, 'options.private')
   const populate = options.populate === undefined ? false : validateBoolean(options.populate, 'options.populate')
   const advice = options.advice === undefined ? 0 : validateAdvice(options.advice, 'options.advice')
-  if (options.length !== undefined) toInteger(options.length, 'options.length', 0, MAX_OFFSET)
+  const wanted = options.length === undefined ? undefined : toInteger(options.length, 'options.length', 0, MAX_OFFSET)
+  const delta = offset % ALLOCATIONGRANULARITY
+  const kind = advice === 0 ? ADVICE_KEEPS : adviceKind(advice)
+  // Advice that discards data acts on whole pages: the view must start on
+  // one (the mapping starts at the page below offset).
+  if (kind !== ADVICE_KEEPS && offset % PAGESIZE !== 0) {
+    throw outOfRange('options.offset', 'a multiple of PAGESIZE, for advice that discards data', options.offset)
+  }
+  // Everything that depends on the arguments alone is checked before the
+  // file is created or grown.
+  const checkLength = (length, name, value) => {
+    if (delta + length > MAX_LENGTH) {
+      throw outOfRange(name, `<= ${MAX_LENGTH - delta} (buffer.constants.MAX_LENGTH)`, value)
+    }
+    if (kind === ADVICE_PUNCHES && length % PAGESIZE !== 0) {
+      throw outOfRange(name, 'a whole number of pages, for advice that frees the file\'s pages', value)
+    }
+  }
+  if (mode === 'w+') {
+    // The file will be at least `size` long: know its size now, to check
+    // the range before anything is created or grown.
+    let existing = 0
+    try {
+      const st = fs.statSync(file)
+      if (!st.isFile()) throw notRegular(file, st)
+      existing = st.size
+    } catch (err) {
+      if (err.code !== 'ENOENT') throw err
+    }
+    const end = Math.max(existing, size)
+    if (offset > end) throw outOfRange('options.offset', `<= the file's size (${end})`, options.offset)
+    if (wanted === undefined) checkLength(end - offset, 'options.size', options.size)
+    else if (wanted > end - offset) throw outOfRange('options.length', `<= ${end - offset}`, options.length)
+    else checkLength(wanted, 'options.length', options.length)
+  } else if (wanted !== undefined) {
+    checkLength(wanted, 'options.length', options.length)
+  }
 
   const fd = fs.openSync(file, OPEN_MODES[mode], 0o666)
   try {
-    let fileSize = fs.fstatSync(fd).size
+    const st = fs.fstatSync(fd)
+    if (!st.isFile()) throw notRegular(file, st)
+    let fileSize = st.size
     // 'w+' grows the file to `size`; it never shrinks one (a file shrunk
     // under a mapping raises SIGBUS).
     if (mode === 'w+' && fileSize < size) {
@@ -243,20 +299,17 @@ function open (file, options = {}) {
     if (offset > fileSize) {
       throw outOfRange('options.offset', `<= the file's size (${fileSize})`, options.offset)
     }
-    const length = options.length === undefined
+    const length = wanted === undefined
       ? fileSize - offset
-      : toInteger(options.length, 'options.length', 0, fileSize - offset)
+      : toInteger(wanted, 'options.length', 0, fileSize - offset)
     if (length === 0) {
       const empty = Buffer.from(new ArrayBuffer(0))
       emptyFiles.add(empty.buffer)
       return empty
     }
+    checkLength(length, 'options.length', wanted === undefined ? length : options.length)
     // Map from the granularity boundary below offset; hand out the view at
     // the byte asked for.
-    const delta = offset % ALLOCATIONGRANULARITY
-    if (delta + length > MAX_LENGTH) {
-      throw outOfRange('options.length', `<= ${MAX_LENGTH - delta} (buffer.constants.MAX_LENGTH)`, length)
-    }
     let flags = priv ? C.MAP_PRIVATE : C.MAP_SHARED
     if (populate && C.MAP_POPULATE !== undefined) flags |= C.MAP_POPULATE
     // A private mapping is copy-on-write, so writable even on a read-only file.
@@ -266,7 +319,7 @@ function open (file, options = {}) {
       buf = binding.map(delta + length, prot, flags, fd, offset - delta, advice)
     } catch (err) {
       if (err.syscall) {
-        err.path = file instanceof URL ? fileURLToPath(file) : String(file)
+        err.path = pathOf(file)
         err.message += ` '${err.path}'`
       }
       throw err
@@ -284,16 +337,18 @@ function open (file, options = {}) {
 // threadpool. The mapping stays mapped until they settle, even if unmap()
 // is called meanwhile.
 
-// Splits (offset, length, options) where options may come at any position.
+// Splits ([offset[, length]][, options]): the options object, if any, comes
+// last; anything else that is an object (an array, say) is a wrong offset
+// or length, not options.
 function rangeAndOptions (args) {
-  const positional = []
+  const positional = [...args]
   let options = {}
-  for (const arg of args) {
-    if (arg !== null && typeof arg === 'object') {
-      options = arg
-      break
-    }
-    positional.push(arg)
+  const last = positional[positional.length - 1]
+  if (last !== null && typeof last === 'object' && !Array.isArray(last) && positional.length <= 3) {
+    options = positional.pop()
+  }
+  if (positional.length > 2) {
+    throw invalidArgType('options', 'of type object', positional[2])
   }
   return [positional[0], positional[1], options]
 }

@@ -1,14 +1,15 @@
 /*
- * The operating-system layer: everything binding.c needs from the OS, and
+ * The operating-system layer: everything the binding needs from the OS, and
  * nothing else. os_posix.c and os_win.c each implement all of it.
  *
  * Every function that can fail returns 0 or a negative libuv error code
- * (uv_translate_sys_error of the OS error), so binding.c can name it with
+ * (uv_translate_sys_error of the OS error), so errors.c can name it with
  * uv_err_name() and describe it with uv_strerror() the way Node's fs does.
  */
 #ifndef MMAP_IO_OS_H
 #define MMAP_IO_OS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,13 +26,22 @@ MMAP_IO_UV_EXTERN const char *uv_strerror(int err);
 
 /* Errors the binding raises itself, as libuv error numbers (they differ
  * between platforms). */
-typedef enum { OS_ENOMEM, OS_EPERM, OS_ECANCELED } os_errno_t;
+typedef enum { OS_ENOMEM, OS_EPERM, OS_ECANCELED, OS_ENODEV, OS_EAGAIN } os_errno_t;
 int os_uv_error(os_errno_t e);
 
-/* A name the platform defines, with its value, for the exports object. */
+/* What madvise() advice does to the data in the pages it is given. */
+typedef enum {
+  ADVICE_KEEPS,    /* nothing is lost (hints, populate, fork and dump flags) */
+  ADVICE_DISCARDS, /* private or anonymous data in the pages is lost */
+  ADVICE_PUNCHES   /* the file's (or shared memory's) own pages are freed */
+} os_advice_kind_t;
+
+/* A name the platform defines, with its value, for the exports object. For
+ * MADV_* names, `kind` says what the advice does; other names have 0. */
 typedef struct {
   const char *name;
   int64_t value;
+  int kind;
 } os_constant_t;
 
 /* NULL-terminated table of PROT_*, MAP_*, MADV_* ... this platform has. */
@@ -49,10 +59,26 @@ size_t os_granularity(void);
 /* How many mappings this process may hold before the kernel refuses more
  * (vm.max_map_count on Linux), or 0 when the OS sets no such limit. */
 size_t os_map_count_limit(void);
+/* How many mappings the process holds now, as the kernel counts them (lines
+ * of /proc/self/maps), or 0 when that cannot be known. */
+size_t os_map_count(void);
+
+/* 0 when `fd` can be mapped without a hidden hazard; an error for what
+ * mmap() accepts but cannot serve safely (a socket's pages raise SIGBUS)
+ * and for what it cannot map at all (a FIFO). */
+int os_check_mappable(int64_t fd);
 
 int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
            int64_t offset, os_extra_t *extra);
 int os_unmap(void *addr, size_t len, os_extra_t *extra);
+/* Replace the mapping at [addr, addr + len) with a placeholder: zero-filled,
+ * readable and writable memory that belongs to no file and reserves the
+ * range, so that the address cannot be handed to another mapping and a
+ * stale pointer into it neither faults nor reaches a file. */
+int os_placeholder(void *addr, size_t len, os_extra_t *extra);
+/* Give a placeholder's range back to the system. */
+int os_release(void *addr, size_t len);
+
 int os_advise(void *addr, size_t len, int advice);
 /* blocking: wait until the pages are on disk (MS_SYNC); otherwise only
  * schedule the write-back (MS_ASYNC). invalidate adds MS_INVALIDATE. */
@@ -69,6 +95,10 @@ int os_protect(void *addr, size_t len, int prot);
 /* posix_fadvise: advice about a file's pages in the page cache. */
 int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice);
 
+/* Why mlock() failed with `err`, for the error message, or NULL when there
+ * is nothing to add. `len` is the size of the range it was given. */
+const char *os_lock_hint(int err, size_t len);
+
 /* What the running system supports, for the `features` object. */
 typedef struct {
   const char *name;
@@ -76,5 +106,13 @@ typedef struct {
 } os_feature_t;
 /* Fills `out` (at most `max` entries) and returns how many it filled. */
 size_t os_features(os_feature_t *out, size_t max);
+
+/* A lock for state shared by every thread (a spin lock: it is held only
+ * for a few loads and stores). */
+typedef struct {
+  volatile long held;
+} os_spinlock_t;
+void os_spin_lock(os_spinlock_t *l);
+void os_spin_unlock(os_spinlock_t *l);
 
 #endif

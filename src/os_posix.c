@@ -4,14 +4,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+
 /* Values come from the system headers; a name the platform does not define
  * is simply absent, so JavaScript can test for it. */
-#define C(name) {#name, name}
+#define C(name) {#name, name, 0}
+#define A(name, kind) {#name, name, kind}
 const os_constant_t os_constants[] = {
     C(PROT_READ),
     C(PROT_WRITE),
@@ -25,11 +34,6 @@ const os_constant_t os_constants[] = {
 #ifdef MAP_POPULATE
     C(MAP_POPULATE),
 #endif
-    C(MADV_NORMAL),
-    C(MADV_RANDOM),
-    C(MADV_SEQUENTIAL),
-    C(MADV_WILLNEED),
-    C(MADV_DONTNEED),
 #ifdef MAP_ANONYMOUS
     C(MAP_ANONYMOUS),
 #endif
@@ -42,35 +46,40 @@ const os_constant_t os_constants[] = {
 #ifdef MAP_LOCKED
     C(MAP_LOCKED),
 #endif
+    A(MADV_NORMAL, ADVICE_KEEPS),
+    A(MADV_RANDOM, ADVICE_KEEPS),
+    A(MADV_SEQUENTIAL, ADVICE_KEEPS),
+    A(MADV_WILLNEED, ADVICE_KEEPS),
+    A(MADV_DONTNEED, ADVICE_DISCARDS),
 #ifdef MADV_HUGEPAGE
-    C(MADV_HUGEPAGE),
+    A(MADV_HUGEPAGE, ADVICE_KEEPS),
 #endif
 #ifdef MADV_NOHUGEPAGE
-    C(MADV_NOHUGEPAGE),
+    A(MADV_NOHUGEPAGE, ADVICE_KEEPS),
 #endif
 #ifdef MADV_DONTFORK
-    C(MADV_DONTFORK),
+    A(MADV_DONTFORK, ADVICE_KEEPS),
 #endif
 #ifdef MADV_DOFORK
-    C(MADV_DOFORK),
+    A(MADV_DOFORK, ADVICE_KEEPS),
 #endif
 #ifdef MADV_DONTDUMP
-    C(MADV_DONTDUMP),
+    A(MADV_DONTDUMP, ADVICE_KEEPS),
 #endif
 #ifdef MADV_DODUMP
-    C(MADV_DODUMP),
+    A(MADV_DODUMP, ADVICE_KEEPS),
 #endif
 #ifdef MADV_FREE
-    C(MADV_FREE),
+    A(MADV_FREE, ADVICE_DISCARDS),
 #endif
 #ifdef MADV_REMOVE
-    C(MADV_REMOVE),
+    A(MADV_REMOVE, ADVICE_PUNCHES),
 #endif
 #ifdef MADV_POPULATE_READ
-    C(MADV_POPULATE_READ),
+    A(MADV_POPULATE_READ, ADVICE_KEEPS),
 #endif
 #ifdef MADV_POPULATE_WRITE
-    C(MADV_POPULATE_WRITE),
+    A(MADV_POPULATE_WRITE, ADVICE_KEEPS),
 #endif
     C(MS_ASYNC),
     C(MS_SYNC),
@@ -83,8 +92,9 @@ const os_constant_t os_constants[] = {
     C(POSIX_FADV_WILLNEED),
     C(POSIX_FADV_DONTNEED),
 #endif
-    {NULL, 0},
+    {NULL, 0, 0},
 };
+#undef A
 #undef C
 
 static int last_error(void) { return uv_translate_sys_error(errno); }
@@ -93,6 +103,8 @@ int os_uv_error(os_errno_t e) {
   switch (e) {
     case OS_ENOMEM: return uv_translate_sys_error(ENOMEM);
     case OS_EPERM: return uv_translate_sys_error(EPERM);
+    case OS_ENODEV: return uv_translate_sys_error(ENODEV);
+    case OS_EAGAIN: return uv_translate_sys_error(EAGAIN);
     case OS_ECANCELED: break;
   }
   return uv_translate_sys_error(ECANCELED);
@@ -115,6 +127,48 @@ size_t os_map_count_limit(void) {
 #endif
 }
 
+size_t os_map_count(void) {
+#if defined(__linux__)
+  /* One line per mapping. read() rather than stdio: this runs every few
+   * thousand map() calls, and at tens of thousands of lines. */
+  char buf[65536];
+  size_t lines = 0;
+  ssize_t got, i;
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  while ((got = read(fd, buf, sizeof buf)) != 0) {
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      lines = 0;
+      break;
+    }
+    for (i = 0; i < got; i++) lines += buf[i] == '\n';
+  }
+  close(fd);
+  return lines;
+#else
+  return 0;
+#endif
+}
+
+int os_check_mappable(int64_t fd) {
+#if defined(__linux__)
+  /* Linux maps a TCP socket for zero-copy receive, and the first read of
+   * such a Buffer raises SIGBUS. Asking the socket layer is the cheapest
+   * test (fstat() costs as much as the mapping's own bookkeeping). A FIFO
+   * needs no test: mmap() refuses it with ENODEV, and so do we sockets. */
+  int type;
+  socklen_t size = sizeof type;
+  if ((int64_t)(int)fd != fd) return uv_translate_sys_error(EBADF);
+  if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0)
+    return uv_translate_sys_error(ENODEV);
+  return errno == ENOTSOCK ? 0 : last_error();
+#else
+  (void)fd; /* elsewhere mmap() refuses sockets itself */
+  return 0;
+#endif
+}
+
 int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
            int64_t offset, os_extra_t *extra) {
   void *p;
@@ -129,6 +183,20 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
 
 int os_unmap(void *addr, size_t len, os_extra_t *extra) {
   (void)extra;
+  return munmap(addr, len) == 0 ? 0 : last_error();
+}
+
+int os_placeholder(void *addr, size_t len, os_extra_t *extra) {
+  /* One call: the kernel drops the file's pages and maps anonymous memory in
+   * their place with no moment where the range is free. NORESERVE: no swap
+   * is set aside for it; it holds nothing unless a stale pointer writes. */
+  void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  (void)extra;
+  return p == MAP_FAILED ? last_error() : 0;
+}
+
+int os_release(void *addr, size_t len) {
   return munmap(addr, len) == 0 ? 0 : last_error();
 }
 
@@ -203,6 +271,53 @@ int os_unlock(void *addr, size_t len) {
 int os_protect(void *addr, size_t len, int prot) {
   return mprotect(addr, len, prot) == 0 ? 0 : last_error();
 }
+
+/* From /proc/self/status: whether this process may lock memory without
+ * limit (CAP_IPC_LOCK), and how many bytes it has locked. */
+static void lock_status(int *unlimited, unsigned long long *locked) {
+#if defined(__linux__)
+  char line[256];
+  unsigned long long caps, kib;
+  FILE *f = fopen("/proc/self/status", "re");
+  *unlimited = 0;
+  *locked = 0;
+  if (f == NULL) return;
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (sscanf(line, "VmLck: %llu kB", &kib) == 1) *locked = kib * 1024;
+    if (sscanf(line, "CapEff: %llx", &caps) == 1) *unlimited = (caps & (1ull << 14)) != 0; /* CAP_IPC_LOCK */
+  }
+  fclose(f);
+#else
+  *unlimited = 0;
+  *locked = 0;
+#endif
+}
+
+const char *os_lock_hint(int err, size_t len) {
+  struct rlimit limit;
+  unsigned long long locked;
+  int unlimited;
+  if (err == uv_translate_sys_error(EAGAIN))
+    return "locked memory is limited by RLIMIT_MEMLOCK, see ulimit -l";
+  if (err != uv_translate_sys_error(ENOMEM) && err != uv_translate_sys_error(EPERM))
+    return NULL;
+  lock_status(&unlimited, &locked);
+  if (!unlimited && getrlimit(RLIMIT_MEMLOCK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      (err == uv_translate_sys_error(EPERM) || locked + len > limit.rlim_cur))
+    return "locked memory is limited by RLIMIT_MEMLOCK, see ulimit -l";
+  /* The limit is not the cause: mlock() also says ENOMEM for pages that it
+   * cannot bring into memory. */
+  return err == uv_translate_sys_error(ENOMEM)
+             ? "the range has pages that cannot be locked: PROT_NONE pages, or "
+               "pages past the end of the file"
+             : NULL;
+}
+
+void os_spin_lock(os_spinlock_t *l) {
+  while (__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();
+}
+
+void os_spin_unlock(os_spinlock_t *l) { __atomic_store_n(&l->held, 0, __ATOMIC_RELEASE); }
 
 #ifdef MADV_POPULATE_READ
 /* Whether the running kernel knows `advice`: try it on one anonymous page. */

@@ -30,13 +30,20 @@ MMAP_IO_UV_EXTERN HANDLE uv_get_osfhandle(int fd);
 #define MS_INVALIDATE 2
 #define MS_SYNC 4
 
-#define C(name) {#name, name}
+#define C(name) {#name, name, 0}
+#define A(name, kind) {#name, name, kind}
 const os_constant_t os_constants[] = {
-    C(PROT_READ),      C(PROT_WRITE),     C(PROT_EXEC),     C(PROT_NONE),
-    C(MAP_SHARED),     C(MAP_PRIVATE),    C(MAP_ANONYMOUS), C(MADV_NORMAL),
-    C(MADV_RANDOM),    C(MADV_SEQUENTIAL), C(MADV_WILLNEED), C(MADV_DONTNEED),
-    C(MS_ASYNC),       C(MS_SYNC),        C(MS_INVALIDATE), {NULL, 0},
+    C(PROT_READ),   C(PROT_WRITE),  C(PROT_EXEC),
+    C(PROT_NONE),   C(MAP_SHARED),  C(MAP_PRIVATE),
+    C(MAP_ANONYMOUS),
+    A(MADV_NORMAL, ADVICE_KEEPS),   A(MADV_RANDOM, ADVICE_KEEPS),
+    A(MADV_SEQUENTIAL, ADVICE_KEEPS), A(MADV_WILLNEED, ADVICE_KEEPS),
+    /* A no-op here, but a program written for POSIX relies on its rule. */
+    A(MADV_DONTNEED, ADVICE_DISCARDS),
+    C(MS_ASYNC),    C(MS_SYNC),     C(MS_INVALIDATE),
+    {NULL, 0, 0},
 };
+#undef A
 #undef C
 
 /* libuv says EPERM for ERROR_ACCESS_DENIED; POSIX mmap says EACCES for the
@@ -51,6 +58,8 @@ int os_uv_error(os_errno_t e) {
   switch (e) {
     case OS_ENOMEM: return uv_translate_sys_error(ERROR_NOT_ENOUGH_MEMORY);
     case OS_EPERM: return uv_translate_sys_error(ERROR_PRIVILEGE_NOT_HELD);
+    case OS_ENODEV: return uv_translate_sys_error(ERROR_BAD_UNIT);
+    case OS_EAGAIN: return uv_translate_sys_error(WSAEWOULDBLOCK);
     case OS_ECANCELED: break;
   }
   return uv_translate_sys_error(ERROR_OPERATION_ABORTED);
@@ -68,6 +77,16 @@ size_t os_page_size(void) { return system_info().dwPageSize; }
 size_t os_granularity(void) { return system_info().dwAllocationGranularity; }
 
 size_t os_map_count_limit(void) { return 0; }
+
+size_t os_map_count(void) { return 0; }
+
+int os_check_mappable(int64_t fd) {
+  HANDLE file = uv_get_osfhandle((int)fd);
+  if (file == INVALID_HANDLE_VALUE) return uv_translate_sys_error(ERROR_INVALID_HANDLE);
+  /* Pipes and sockets have no pages to map. */
+  if (GetFileType(file) != FILE_TYPE_DISK) return uv_translate_sys_error(ERROR_BAD_UNIT);
+  return 0;
+}
 
 /* Page protection for VirtualProtect and CreateFileMapping. */
 static DWORD page_protection(int prot, int private_copy) {
@@ -141,6 +160,24 @@ int os_unmap(void *addr, size_t len, os_extra_t *extra) {
     extra->file = 0;
   }
   return err;
+}
+
+int os_placeholder(void *addr, size_t len, os_extra_t *extra) {
+  int err = os_unmap(addr, len, extra);
+  if (err != 0) return err;
+  /* Not atomic as on POSIX: another thread could take the range in between,
+   * and then there is simply no placeholder. Committed read-write memory
+   * where the system allows it (commit charge, no physical memory until
+   * written); else a reservation, which keeps the address from being reused
+   * but faults when touched. */
+  if (VirtualAlloc(addr, len, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE) == NULL)
+    VirtualAlloc(addr, len, MEM_RESERVE, PAGE_NOACCESS);
+  return 0;
+}
+
+int os_release(void *addr, size_t len) {
+  (void)len;
+  return VirtualFree(addr, 0, MEM_RELEASE) ? 0 : last_error();
 }
 
 typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, PWIN32_MEMORY_RANGE_ENTRY, ULONG);
@@ -239,6 +276,19 @@ int os_protect(void *addr, size_t len, int prot) {
   }
   return VirtualProtect(addr, len, page_protection(prot, private_copy), &old) ? 0 : last_error();
 }
+
+const char *os_lock_hint(int err, size_t len) {
+  (void)len;
+  if (err == uv_translate_sys_error(ERROR_WORKING_SET_QUOTA) || err == uv_translate_sys_error(ERROR_NOT_ENOUGH_QUOTA))
+    return "locked pages are limited by the process's minimum working set size";
+  return NULL;
+}
+
+void os_spin_lock(os_spinlock_t *l) {
+  while (InterlockedExchange(&l->held, 1) != 0) SwitchToThread();
+}
+
+void os_spin_unlock(os_spinlock_t *l) { InterlockedExchange(&l->held, 0); }
 
 size_t os_features(os_feature_t *out, size_t max) {
   size_t n = 0;

@@ -1,6 +1,8 @@
 /* The per-environment registry of live mappings: see registry.h. */
 #include "registry.h"
 
+#include "mapping.h"
+
 #include <stdlib.h>
 
 #define MIN_CAPACITY 64

@@ -1,5 +1,5 @@
 /*
- * Live mappings and the per-environment registry that finds them by address.
+ * The per-environment registry of live mappings, found by base address.
  */
 #ifndef MMAP_IO_REGISTRY_H
 #define MMAP_IO_REGISTRY_H
@@ -8,22 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "os.h"
-
 typedef struct registry registry_t;
-
-/* One mapping, from map() until its pages are unmapped and Node has run the
- * Buffer's finalizer, whichever is later. */
-typedef struct {
-  uint8_t *base;
-  size_t len;
-  registry_t *registry; /* listed (live) while set */
-  unsigned pins;        /* threadpool jobs still using the pages */
-  bool mapped;          /* the pages are mapped */
-  bool released;        /* unmap() or the finalizer asked for the pages to go */
-  bool finalized;       /* the finalizer ran: free the record when unpinned */
-  os_extra_t extra;
-} mapping_t;
+typedef struct mapping mapping_t; /* mapping.h */
 
 /* Open addressing with linear probing, keyed by base address. Deletion
  * shifts later entries back, so there are no tombstones. */

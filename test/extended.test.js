@@ -124,7 +124,7 @@ describe('open()', function () {
     if (isWindows) return // Windows opens no directory as a file
     const dir = fs.mkdtempSync(path.join(scratch, 'dir-'))
     assert.throws(() => mmap.open(dir), {
-      code: 'ENODEV', syscall: 'mmap', path: dir, message: `ENODEV: no such device, mmap '${dir}'`
+      code: 'EISDIR', syscall: 'open', path: dir, message: `EISDIR: illegal operation on a directory, open '${dir}'`
     })
   })
 

@@ -1,0 +1,35 @@
+/*
+ * The functions the addon exports to lib/index.js. lib/ shapes and validates
+ * every argument first; these check again only what guards memory.
+ */
+#ifndef MMAP_IO_API_H
+#define MMAP_IO_API_H
+
+#include <node_api.h>
+
+/* calls.c: synchronous */
+napi_value js_map(napi_env env, napi_callback_info info);
+napi_value js_unmap(napi_env env, napi_callback_info info);
+napi_value js_advise(napi_env env, napi_callback_info info);
+napi_value js_sync(napi_env env, napi_callback_info info);
+napi_value js_incore(napi_env env, napi_callback_info info);
+napi_value js_residency(napi_env env, napi_callback_info info);
+napi_value js_lock(napi_env env, napi_callback_info info);
+napi_value js_unlock(napi_env env, napi_callback_info info);
+napi_value js_protect(napi_env env, napi_callback_info info);
+napi_value js_fadvise(napi_env env, napi_callback_info info);
+napi_value js_check_fd(napi_env env, napi_callback_info info);
+
+/* jobs.c: on the threadpool, returning promises */
+napi_value js_sync_async(napi_env env, napi_callback_info info);
+napi_value js_prefetch_async(napi_env env, napi_callback_info info);
+napi_value js_residency_async(napi_env env, napi_callback_info info);
+
+/* calls.c: a Uint8Array of `pages` bytes for residency(); *data points at
+ * them. NULL with ENOMEM thrown when the memory cannot be had. */
+napi_value new_page_array(napi_env env, size_t pages, unsigned char **data,
+                          const char *syscall);
+/* The kind of advice `advice` is (os_advice_kind_t), or -1 if unknown. */
+int advice_kind(int advice);
+
+#endif

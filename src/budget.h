@@ -1,0 +1,35 @@
+/*
+ * The process's mapping budget. The kernel limits how many mappings (VMAs)
+ * a process holds (vm.max_map_count on Linux) and counts all of them: V8's
+ * heap, thread stacks, every copy of this addon, every split that protect(),
+ * lock() and flag-changing advice make. When mmap() hits that limit, V8's
+ * next allocation fails and the process aborts.
+ *
+ * So mmap-io counts what the kernel counts (os_map_count()) and refuses,
+ * with a catchable ENOMEM, any call that could add mappings once the
+ * process holds half of the limit: the other half is left to Node (each
+ * worker thread needs about fifty). Reading the count costs time
+ * proportional to it, so each call adds an upper bound of what it may add
+ * to an estimate, and the real count is read again only once the estimate
+ * has used an eighth of what was left. Other copies of the addon in the
+ * process read the same real count, so up to eight of them together stay
+ * under the ceiling, and sixteen under the kernel's limit.
+ */
+#ifndef MMAP_IO_BUDGET_H
+#define MMAP_IO_BUDGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+void budget_init(void);
+/* Before a call that may add up to `n` mappings: false when it would take
+ * the process past the ceiling (the caller throws ENOMEM). */
+bool budget_take(size_t n);
+/* After a call that may have added up to `n` mappings and cannot be
+ * refused (releasing memory). */
+void budget_charge(size_t n);
+/* The ceiling, and the count last read (0 when there is no limit). */
+size_t budget_ceiling(void);
+size_t budget_last_count(void);
+
+#endif

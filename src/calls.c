@@ -1,0 +1,309 @@
+/* The synchronous functions: map, unmap and the calls on a live mapping. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "errors.h"
+#include "mapping.h"
+#include "views.h"
+
+int advice_kind(int advice) {
+  const os_constant_t *c;
+  for (c = os_constants; c->name != NULL; c++)
+    if (strncmp(c->name, "MADV_", 5) == 0 && c->value == advice) return c->kind;
+  return -1;
+}
+
+static bool get_int(napi_env env, napi_value value, int32_t *out) {
+  if (napi_get_value_int32(env, value, out) == napi_ok) return true;
+  throw_napi_failure(env);
+  return false;
+}
+
+static bool get_state(napi_env env, env_state_t **st) {
+  if (napi_get_instance_data(env, (void **)st) == napi_ok && *st != NULL) return true;
+  throw_napi_failure(env);
+  return false;
+}
+
+/* Advice for a whole new mapping of `len` bytes: discarding advice needs no
+ * rule (to the end of the mapping), punching advice whole pages. */
+static bool check_map_advice(napi_env env, int advice, size_t len) {
+  int kind;
+  if (advice == 0) return true;
+  kind = advice_kind(advice);
+  if (kind < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "The argument 'advise' must be one of the MADV_* constants");
+    return false;
+  }
+  if (kind == ADVICE_PUNCHES && len % page_size != 0) {
+    throw_out_of_range(env, "size",
+                       "a whole number of pages, for advice that frees the file's pages",
+                       (int64_t)len);
+    return false;
+  }
+  return true;
+}
+
+/* map(size, protection, flags, fd, offset, advice) */
+napi_value js_map(napi_env env, napi_callback_info info) {
+  napi_value args[6], buffer = NULL;
+  size_t argc = 6, i, len;
+  int64_t a[6];
+  env_state_t *st;
+  void *addr = NULL;
+  mapping_t *m;
+  os_extra_t extra = {0};
+  int err;
+  bool anonymous;
+
+  CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 6) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "map() takes 6 arguments");
+    return NULL;
+  }
+  for (i = 0; i < 6; i++) CHECK(env, napi_get_value_int64(env, args[i], &a[i]));
+  if (!get_state(env, &st)) return NULL;
+  if (a[0] <= 0 || (uint64_t)a[0] > SIZE_MAX - page_size) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "size out of range");
+    return NULL;
+  }
+  len = (size_t)a[0];
+  if (!check_map_advice(env, (int)a[5], len)) return NULL;
+  mapping_poll(env, st);
+  anonymous = a[3] == -1;
+  if (!anonymous && (err = os_check_mappable(a[3])) != 0) {
+    throw_system_error(env, err, "mmap",
+                       err == os_uv_error(OS_ENODEV)
+                           ? "not a file that can be mapped (a socket or FIFO)"
+                           : NULL,
+                       NULL);
+    return NULL;
+  }
+  if (!mapping_budget(env, 1, "mmap")) return NULL;
+
+  err = os_map(&addr, len, (int)a[1], (int)a[2], a[3], a[4], &extra);
+  if (err != 0) {
+    throw_system_error(env, err, "mmap", NULL,
+                       err == os_uv_error(OS_EAGAIN) ? os_lock_hint(err, len) : NULL);
+    return NULL;
+  }
+  if ((m = mapping_new(st, addr, len, extra)) == NULL) {
+    os_unmap(addr, len, &extra);
+    throw_system_error(env, os_uv_error(OS_ENOMEM), "mmap", NULL, NULL);
+    return NULL;
+  }
+  if (a[5] != 0 && (err = os_advise(addr, len, (int)a[5])) != 0) {
+    /* Not handed out yet: nothing else has the address. */
+    throw_system_error(env, err, "madvise", NULL, NULL);
+    mapping_discard(m);
+    return NULL;
+  }
+  if (!mapping_to_buffer(env, m, &buffer)) return NULL;
+  return buffer;
+}
+
+/* unmap(view): detach every view, release the file's pages. A view of an
+ * unmapped (detached) ArrayBuffer is a no-op. */
+napi_value js_unmap(napi_env env, napi_callback_info info) {
+  napi_value arg;
+  size_t argc = 1;
+  view_t view;
+  bool detached = false;
+  env_state_t *st;
+
+  CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "unmap() takes 1 argument");
+    return NULL;
+  }
+  if (!get_state(env, &st) || !get_view(env, arg, &view)) return NULL;
+  mapping_poll(env, st);
+  if (view.mapping == NULL) {
+    CHECK(env, napi_is_detached_arraybuffer(env, view.arraybuffer, &detached));
+    if (!detached) throw_not_live(env);
+    return NULL;
+  }
+  mapping_release(env, view.mapping, view.arraybuffer);
+  return NULL;
+}
+
+/* advise(view, offset, length, advice) */
+napi_value js_advise(napi_env env, napi_callback_info info) {
+  call_t c;
+  int32_t advice;
+  int kind, err;
+  if (!begin(env, info, 4, &c) || !get_int(env, c.args[3], &advice)) return NULL;
+  if ((kind = advice_kind(advice)) < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "The argument 'advice' must be one of the MADV_* constants");
+    return NULL;
+  }
+  if (kind != ADVICE_KEEPS &&
+      !check_whole_pages(env, &c, kind == ADVICE_DISCARDS, "advice that discards data"))
+    return NULL;
+  if (c.len == 0) return NULL;
+  /* Advice that changes the pages' flags splits the mapping. */
+  if (!mapping_budget(env, 2, "madvise")) return NULL;
+  if ((err = os_advise(c.start, c.len, advice)) != 0)
+    throw_system_error(env, err, "madvise", NULL, NULL);
+  return NULL;
+}
+
+/* sync(view, offset, length, blocking, invalidate) */
+napi_value js_sync(napi_env env, napi_callback_info info) {
+  call_t c;
+  bool blocking, invalidate;
+  int err;
+  if (!begin(env, info, 5, &c)) return NULL;
+  CHECK(env, napi_get_value_bool(env, c.args[3], &blocking));
+  CHECK(env, napi_get_value_bool(env, c.args[4], &invalidate));
+  if (c.len != 0 && (err = os_sync(c.start, c.len, blocking, invalidate, &c.m->extra)) != 0)
+    throw_system_error(env, err, "msync", NULL, NULL);
+  return NULL;
+}
+
+/* incore(view, offset, length) -> [unmappedPages, mappedPages] */
+napi_value js_incore(napi_env env, napi_callback_info info) {
+  call_t c;
+  napi_value result, n;
+  size_t pages, i, resident = 0;
+  unsigned char *vec;
+  int err;
+
+  if (!begin(env, info, 3, &c)) return NULL;
+  pages = pages_of(c.len);
+  if (pages != 0) {
+    if ((vec = malloc(pages)) == NULL) {
+      throw_system_error(env, os_uv_error(OS_ENOMEM), "mincore", NULL, NULL);
+      return NULL;
+    }
+    err = os_incore(c.start, c.len, vec);
+    for (i = 0; err == 0 && i < pages; i++) resident += vec[i] & 1;
+    free(vec);
+    if (err != 0) {
+      throw_system_error(env, err, "mincore", NULL, NULL);
+      return NULL;
+    }
+  }
+  CHECK(env, napi_create_array_with_length(env, 2, &result));
+  CHECK(env, napi_create_double(env, (double)(pages - resident), &n));
+  CHECK(env, napi_set_element(env, result, 0, n));
+  CHECK(env, napi_create_double(env, (double)resident, &n));
+  CHECK(env, napi_set_element(env, result, 1, n));
+  return result;
+}
+
+static void free_page_array(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+napi_value new_page_array(napi_env env, size_t pages, unsigned char **data,
+                          const char *syscall) {
+  napi_value ab = NULL, array;
+  void *bytes = NULL;
+  napi_status status;
+  /* V8 aborts the process when it cannot allocate an ArrayBuffer's memory,
+   * so a big one is allocated here, where failing is an ENOMEM, and handed
+   * over; a runtime that refuses external memory gets a copy-free retry
+   * once malloc() has shown the memory is there. */
+  if (pages > ((size_t)1 << 20)) {
+    if ((bytes = malloc(pages)) == NULL) {
+      throw_system_error(env, os_uv_error(OS_ENOMEM), syscall, NULL,
+                         "the residency array of one byte per page does not fit in memory");
+      return NULL;
+    }
+    status = napi_create_external_arraybuffer(env, bytes, pages, free_page_array, NULL, &ab);
+    if (status != napi_ok) {
+      free(bytes);
+      bytes = NULL;
+      ab = NULL;
+      if (status != napi_no_external_buffers_allowed) {
+        throw_napi_failure(env);
+        return NULL;
+      }
+    }
+  }
+  if (ab == NULL && napi_create_arraybuffer(env, pages, &bytes, &ab) != napi_ok) {
+    throw_napi_failure(env);
+    return NULL;
+  }
+  if (napi_create_typedarray(env, napi_uint8_array, pages, ab, 0, &array) != napi_ok) {
+    throw_napi_failure(env);
+    return NULL;
+  }
+  *data = bytes;
+  return array;
+}
+
+/* residency(view, offset, length) -> Uint8Array, 1 per resident page */
+napi_value js_residency(napi_env env, napi_callback_info info) {
+  call_t c;
+  napi_value array;
+  unsigned char *vec = NULL;
+  size_t i, pages;
+  int err = 0;
+  if (!begin(env, info, 3, &c)) return NULL;
+  pages = pages_of(c.len);
+  if ((array = new_page_array(env, pages, &vec, "mincore")) == NULL) return NULL;
+  if (pages != 0) err = os_incore(c.start, c.len, vec);
+  for (i = 0; err == 0 && i < pages; i++) vec[i] &= 1;
+  if (err != 0) {
+    throw_system_error(env, err, "mincore", NULL, NULL);
+    return NULL;
+  }
+  return array;
+}
+
+static napi_value lock_or_unlock(napi_env env, napi_callback_info info, bool lock) {
+  call_t c;
+  int err;
+  const char *syscall = lock ? "mlock" : "munlock";
+  if (!begin(env, info, 3, &c) || c.len == 0) return NULL;
+  if (!mapping_budget(env, 2, syscall)) return NULL;
+  err = lock ? os_lock(c.start, c.len) : os_unlock(c.start, c.len);
+  if (err != 0) throw_system_error(env, err, syscall, NULL, os_lock_hint(err, c.len));
+  return NULL;
+}
+
+/* lock(view, offset, length) and unlock(view, offset, length) */
+napi_value js_lock(napi_env env, napi_callback_info info) {
+  return lock_or_unlock(env, info, true);
+}
+napi_value js_unlock(napi_env env, napi_callback_info info) {
+  return lock_or_unlock(env, info, false);
+}
+
+/* protect(view, offset, length, protection) */
+napi_value js_protect(napi_env env, napi_callback_info info) {
+  call_t c;
+  int32_t prot;
+  int err;
+  if (!begin(env, info, 4, &c) || !get_int(env, c.args[3], &prot)) return NULL;
+  if (!check_whole_pages(env, &c, true, "protect()") || c.len == 0) return NULL;
+  if (!mapping_budget(env, 2, "mprotect")) return NULL;
+  if ((err = os_protect(c.start, c.len, prot)) != 0)
+    throw_system_error(env, err, "mprotect", NULL, NULL);
+  return NULL;
+}
+
+/* fadvise(fd, offset, length, advice): about a file, not a mapping. */
+napi_value js_fadvise(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  size_t argc = 4, i;
+  int64_t a[4];
+  int err;
+  CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "fadvise() takes 4 arguments");
+    return NULL;
+  }
+  for (i = 0; i < 4; i++) CHECK(env, napi_get_value_int64(env, args[i], &a[i]));
+  if ((err = os_fadvise(a[0], a[1], a[2], (int)a[3])) != 0)
+    throw_system_error(env, err, "fadvise", NULL, NULL);
+  return NULL;
+}

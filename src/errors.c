@@ -1,0 +1,74 @@
+/* Errors thrown to JavaScript: see errors.h. */
+#include "errors.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "os.h"
+
+void throw_napi_failure(napi_env env) {
+  bool pending = false;
+  const napi_extended_error_info *info = NULL;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
+  napi_get_last_error_info(env, &info);
+  napi_throw_error(env, "ERR_MMAP_IO_NAPI",
+                   info && info->error_message ? info->error_message
+                                               : "Node-API call failed");
+}
+
+napi_value system_error(napi_env env, int err, const char *syscall,
+                        const char *description, const char *hint) {
+  char message[768];
+  const char *code = uv_err_name(err);
+  napi_value error, code_value, message_value, errno_value, syscall_value;
+
+  snprintf(message, sizeof message, "%s: %s%s%s%s, %s", code,
+           description ? description : uv_strerror(err), hint ? " (" : "",
+           hint ? hint : "", hint ? ")" : "", syscall);
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value) != napi_ok ||
+      napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &message_value) != napi_ok ||
+      napi_create_error(env, code_value, message_value, &error) != napi_ok ||
+      napi_create_int32(env, err, &errno_value) != napi_ok ||
+      napi_set_named_property(env, error, "errno", errno_value) != napi_ok ||
+      napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value) != napi_ok ||
+      napi_set_named_property(env, error, "syscall", syscall_value) != napi_ok)
+    return NULL;
+  return error;
+}
+
+void throw_system_error(napi_env env, int err, const char *syscall,
+                        const char *description, const char *hint) {
+  napi_value error = system_error(env, err, syscall, description, hint);
+  if (error == NULL || napi_throw(env, error) != napi_ok) throw_napi_failure(env);
+}
+
+void throw_not_live(napi_env env) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                        "The argument 'buffer' must be a view of a live mapping "
+                        "returned by map()");
+}
+
+/* An integer as Node prints it in range errors: with "_" between groups of
+ * three digits above 2^32. */
+static void format_integer(char *out, size_t size, int64_t value) {
+  char digits[32];
+  size_t n = (size_t)snprintf(digits, sizeof digits, "%lld", (long long)value), i, o = 0;
+  size_t first = digits[0] == '-' ? 1 : 0;
+  bool group = value > ((int64_t)1 << 32) || value < -((int64_t)1 << 32);
+  for (i = 0; i < n && o + 2 < size; i++) {
+    if (group && i > first && (n - i) % 3 == 0) out[o++] = '_';
+    out[o++] = digits[i];
+  }
+  out[o] = 0;
+}
+
+void throw_out_of_range(napi_env env, const char *name, const char *range,
+                        int64_t received) {
+  char message[384], number[48];
+  format_integer(number, sizeof number, received);
+  snprintf(message, sizeof message,
+           "The value of \"%s\" is out of range. It must be %s. Received %s", name,
+           range, number);
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
+}

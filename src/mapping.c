@@ -1,0 +1,337 @@
+/* Mappings and their lifetime: see mapping.h. */
+#include "mapping.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "budget.h"
+#include "errors.h"
+
+size_t page_size;
+bool transfer_possible;
+
+void mapping_init(void) {
+  page_size = os_page_size();
+  budget_init();
+}
+
+env_state_t *env_state_new(void) {
+  env_state_t *st = calloc(1, sizeof *st);
+  if (st == NULL) return NULL;
+  if ((st->registry = registry_new()) == NULL) {
+    free(st);
+    return NULL;
+  }
+  return st;
+}
+
+bool mapping_budget(napi_env env, size_t n, const char *syscall) {
+  char hint[320];
+  if (budget_take(n)) return true;
+  snprintf(hint, sizeof hint,
+           "too many mappings: the process holds %zu, and mmap-io stops at %zu, "
+           "half of vm.max_map_count; call unmap() on mappings you no longer "
+           "need, or let the event loop run so that garbage-collected ones are "
+           "released",
+           budget_last_count(), budget_ceiling());
+  throw_system_error(env, os_uv_error(OS_ENOMEM), syscall, NULL, hint);
+  return false;
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+mapping_t *mapping_new(env_state_t *st, void *addr, size_t len, os_extra_t extra) {
+  mapping_t *m = calloc(1, sizeof *m);
+  if (m == NULL) return NULL;
+  m->base = addr;
+  m->len = len;
+  m->span = (len + page_size - 1) / page_size * page_size;
+  m->extra = extra;
+  m->pages = PAGES_FILE;
+  m->owner = st;
+  m->next = st->all;
+  if (st->all != NULL) st->all->prev = m;
+  st->all = m;
+  return m;
+}
+
+static void unlink_record(mapping_t *m) {
+  if (m->owner == NULL) return;
+  if (m->prev != NULL) m->prev->next = m->next;
+  else m->owner->all = m->next;
+  if (m->next != NULL) m->next->prev = m->prev;
+  m->prev = m->next = NULL;
+}
+
+static void report_external(napi_env env, mapping_t *m, bool add) {
+  int64_t ignored;
+  if (env == NULL || m->external == add) return;
+  m->external = add;
+  napi_adjust_external_memory(env, add ? (int64_t)m->len : -(int64_t)m->len, &ignored);
+}
+
+static bool watched(const mapping_t *m) { return m->ab[0] != NULL || m->ab[1] != NULL; }
+
+/* Do whatever `m` is waiting for, once no job or call holds it. `env` is
+ * the owner's environment, or NULL when it has ended. `m` may be freed. */
+static void settle(napi_env env, mapping_t *m) {
+  bool unreachable;
+  if (m->pins != 0) return;
+  /* Nothing can reach the addresses any more: the runtime let go of the
+   * buffer, its ArrayBuffers are collected, and no other thread has it. */
+  unreachable = m->store_freed && !watched(m) && !m->escaped;
+  if (m->pages == PAGES_FILE && (m->released || m->store_freed)) {
+    report_external(env, m, false);
+    if (unreachable) {
+      os_unmap(m->base, m->span, &m->extra);
+      budget_charge(1);
+      m->pages = PAGES_NONE;
+    } else if (os_placeholder(m->base, m->span, &m->extra) == 0) {
+      budget_charge(2);
+      m->pages = PAGES_PLACEHOLDER;
+    }
+    /* If even a placeholder cannot be had (the kernel's mapping limit), the
+     * pages stay as they are and the next settle() tries again. */
+  }
+  if (m->pages == PAGES_PLACEHOLDER && unreachable) {
+    os_release(m->base, m->span);
+    budget_charge(1);
+    m->pages = PAGES_NONE;
+  }
+  if (m->store_freed && m->pages != PAGES_FILE && (m->pages == PAGES_NONE || m->escaped) &&
+      !watched(m) && m->registry == NULL && !m->waiting) {
+    unlink_record(m);
+    free(m);
+  }
+}
+
+/* ---- weak references to the ArrayBuffer --------------------------------- */
+
+/* Drop the references whose ArrayBuffer has been collected; true when none
+ * is left. */
+static bool collected(napi_env env, mapping_t *m) {
+  int i;
+  for (i = 0; i < 2; i++) {
+    napi_value value = NULL;
+    if (m->ab[i] == NULL) continue;
+    if (napi_get_reference_value(env, m->ab[i], &value) == napi_ok && value != NULL) continue;
+    napi_delete_reference(env, m->ab[i]);
+    m->ab[i] = NULL;
+  }
+  return !watched(m);
+}
+
+static void forget_references(napi_env env, mapping_t *m) {
+  int i;
+  for (i = 0; i < 2; i++) {
+    if (m->ab[i] != NULL && env != NULL) napi_delete_reference(env, m->ab[i]);
+    m->ab[i] = NULL;
+  }
+}
+
+/* Queue `m` to be polled: only once the runtime has let go of the buffer,
+ * as until then nothing could be released anyway. */
+static void enqueue(env_state_t *st, mapping_t *m) {
+  if (st == NULL || m->waiting || !watched(m) || !m->store_freed) return;
+  m->waiting = true;
+  m->next_waiting = NULL;
+  if (st->waiting_tail != NULL) st->waiting_tail->next_waiting = m;
+  else st->waiting_head = m;
+  st->waiting_tail = m;
+  st->waiting_count++;
+}
+
+static mapping_t *dequeue(env_state_t *st) {
+  mapping_t *m = st->waiting_head;
+  if (m == NULL) return NULL;
+  st->waiting_head = m->next_waiting;
+  if (st->waiting_head == NULL) st->waiting_tail = NULL;
+  st->waiting_count--;
+  m->waiting = false;
+  m->next_waiting = NULL;
+  return m;
+}
+
+void mapping_poll(napi_env env, env_state_t *st) {
+  /* A couple per call: enough to keep up with a loop that unmaps as often
+   * as it maps, and cheap (a handle per reference). One whose ArrayBuffer
+   * lives on (a long fs.read) goes to the back of the queue. */
+  int n = st->waiting_count > 2 ? 3 : (int)st->waiting_count;
+  while (n-- > 0) {
+    mapping_t *m = dequeue(st);
+    if (collected(env, m)) settle(env, m);
+    else enqueue(st, m);
+  }
+}
+
+/* Watch `arraybuffer`, the one unmap() detached: it is what Node keeps alive
+ * while native code uses the address it took from it. */
+static void watch(napi_env env, mapping_t *m, napi_value arraybuffer) {
+  napi_value original = NULL;
+  bool same = false;
+  if (m->ab[0] != NULL && napi_get_reference_value(env, m->ab[0], &original) == napi_ok &&
+      original != NULL)
+    napi_strict_equals(env, original, arraybuffer, &same);
+  if (!same) {
+    if (m->ab[0] == NULL) napi_create_reference(env, arraybuffer, 0, &m->ab[0]);
+    else if (m->ab[1] == NULL) napi_create_reference(env, arraybuffer, 0, &m->ab[1]);
+  }
+  enqueue(m->owner, m);
+}
+
+/* ---- the external buffer's finalizer ------------------------------------- */
+
+/* Whether the environment is being torn down: Node-API calls that may run
+ * JavaScript fail then (napi_pending_exception / napi_cannot_run_js). */
+static bool env_stopping(napi_env env) {
+  napi_value object, value;
+  if (napi_create_object(env, &object) != napi_ok) return true;
+  return napi_get_named_property(env, object, "mmapIo", &value) != napi_ok;
+}
+
+/* Teardown has started and the runtime runs the finalizer of every buffer
+ * the environment still has, including one that transfer() has moved to
+ * another thread. Node runs them newest first, so when the first of ours
+ * runs, the ArrayBuffers of all older live mappings are as JavaScript left
+ * them: one still attached dies with this environment; one detached (not by
+ * unmap(), which unlists) was transferred away. */
+static void classify(napi_env env, env_state_t *st) {
+  mapping_t *m;
+  st->classified = true;
+  for (m = st->all; m != NULL; m = m->next) {
+    napi_value ab = NULL;
+    bool detached = true;
+    if (m->registry == NULL || m->ab[0] == NULL || m->ab[1] != NULL) continue;
+    if (napi_get_reference_value(env, m->ab[0], &ab) == napi_ok && ab != NULL &&
+        napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && !detached)
+      m->reachable = true;
+  }
+}
+
+/* Node calls it on the environment's thread some time after the ArrayBuffer
+ * let go of the memory (collected, or detached by unmap()), or during
+ * teardown; Bun and Deno call it inside napi_detach_arraybuffer. */
+static void store_finalized(napi_env env, void *data, void *hint) {
+  mapping_t *m = hint;
+  env_state_t *st = m->owner;
+  (void)data;
+  m->store_freed = true;
+  if (m->registry != NULL) registry_remove(m->registry, m);
+  if (env == NULL || st == NULL) {
+    forget_references(NULL, m);
+  } else if (!m->released && transfer_possible && env_stopping(env)) {
+    /* Not the newest live mapping's own ArrayBuffer: teardown has just
+     * detached it, as it would one transferred away. Only those classify()
+     * saw attached are known to die with this environment. */
+    if (!st->classified) classify(env, st);
+    if (!m->reachable) m->escaped = true;
+    forget_references(env, m);
+  } else if (!collected(env, m)) {
+    enqueue(st, m);
+  }
+  settle(env, m);
+}
+
+void mapping_discard(mapping_t *m) {
+  os_unmap(m->base, m->span, &m->extra);
+  unlink_record(m);
+  free(m);
+}
+
+bool mapping_to_buffer(napi_env env, mapping_t *m, napi_value *buffer) {
+  napi_status status;
+  napi_value arraybuffer;
+  env_state_t *st = m->owner;
+
+  if (!registry_add(st->registry, m)) {
+    m->store_freed = true; /* no buffer, so no finalizer */
+    throw_system_error(env, os_uv_error(OS_ENOMEM), "mmap", NULL, NULL);
+    goto failed;
+  }
+  m->pins++; /* in case the runtime runs the finalizer inside the call */
+  status = napi_create_external_buffer(env, m->len, m->base, store_finalized, m, buffer);
+  m->pins--;
+  if (status != napi_ok) {
+    /* The runtime will not run the finalizer when it refuses external
+     * buffers; otherwise it may have run it, may run it later, or never:
+     * the record stays for it (a few bytes), the pages go now, as nothing
+     * can have their address. */
+    if (status == napi_no_external_buffers_allowed) m->store_freed = true;
+    throw_napi_failure(env);
+    goto failed;
+  }
+  /* Where transfer() can move the pages to another thread, teardown needs
+   * to see the ArrayBuffer (classify()); elsewhere unmap() watches the one
+   * it detaches. */
+  if (transfer_possible &&
+      napi_get_typedarray_info(env, *buffer, NULL, NULL, NULL, &arraybuffer, NULL) == napi_ok)
+    napi_create_reference(env, arraybuffer, 0, &m->ab[0]);
+  report_external(env, m, true);
+  return true;
+
+failed:
+  if (m->registry != NULL) registry_remove(m->registry, m);
+  os_unmap(m->base, m->span, &m->extra);
+  m->pages = PAGES_NONE;
+  m->released = true;
+  if (!m->store_freed) { /* a late finalizer frees it */
+    unlink_record(m);
+    m->owner = NULL;
+    return false;
+  }
+  settle(env, m);
+  return false;
+}
+
+bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
+  registry_t *r = m->registry;
+  /* Unlist first: nothing finds the record while the runtime runs the
+   * finalizer, if it does so inside the detach. */
+  registry_remove(r, m);
+  m->pins++;
+  if (napi_detach_arraybuffer(env, arraybuffer) != napi_ok) {
+    m->pins--;
+    if (!m->store_freed) registry_add(r, m); /* cannot fail: its slot is free */
+    throw_napi_failure(env);
+    settle(env, m);
+    return false;
+  }
+  m->released = true;
+  watch(env, m, arraybuffer);
+  m->pins--;
+  settle(env, m);
+  return true;
+}
+
+void mapping_pin(mapping_t *m) { m->pins++; }
+
+void mapping_unpin(napi_env env, mapping_t *m) {
+  m->pins--;
+  settle(env, m);
+}
+
+/* ---- the environment's end ---------------------------------------------- */
+
+void mapping_teardown(env_state_t *st) {
+  mapping_t *m = st->all, *next;
+  /* Node has run every finalizer by now and freed the environment's
+   * references; another runtime may not have: a mapping still listed may be
+   * in use by another thread, so its file's pages go but its addresses stay
+   * reserved, and a finalizer that comes later frees the record. */
+  while (m != NULL) {
+    next = m->next;
+    m->prev = m->next = NULL;
+    m->owner = NULL;
+    m->waiting = false;
+    m->ab[0] = m->ab[1] = NULL;
+    if (m->registry != NULL) {
+      registry_remove(m->registry, m);
+      m->released = true;
+      if (transfer_possible) m->escaped = true;
+    }
+    settle(NULL, m);
+    m = next;
+  }
+  registry_free(st->registry);
+  free(st);
+}

@@ -1,0 +1,119 @@
+/*
+ * Mappings and their lifetime.
+ *
+ * Every mapping is a `mapping_t`, handed to JavaScript as an external Buffer
+ * whose ArrayBuffer covers exactly the mapping. Who can still reach its
+ * pages decides what happens to them:
+ *
+ *  - JavaScript views: unmap() detaches the ArrayBuffer, so every view of it
+ *    becomes empty at once.
+ *  - Native code that took the address from a view before unmap() (fs.read,
+ *    crypto.randomFill, zlib, sockets: Node keeps the JavaScript object alive
+ *    while such work runs, and so keeps the ArrayBuffer alive). unmap()
+ *    therefore releases the file's pages at once but keeps the addresses:
+ *    the range becomes a placeholder of anonymous zero-filled memory, which a
+ *    stale pointer can read and write without faulting and without reaching
+ *    any file. The addresses are given back only once the runtime has run
+ *    the external buffer's finalizer and the ArrayBuffer object has been
+ *    garbage collected (a weak reference, polled).
+ *  - Threadpool jobs (promises.*): they pin the mapping; its file pages stay
+ *    until the job is done.
+ *  - Another thread, through ArrayBuffer.prototype.transfer(): see
+ *    mapping_teardown() and the teardown path of the finalizer.
+ *
+ * Finalizers may run later (Node), synchronously inside the Node-API call
+ * that triggers them (Bun and Deno run them inside napi_detach_arraybuffer;
+ * a failed napi_create_external_buffer may run it), or never (a runtime that
+ * refuses external buffers). Every path pins the record while it calls into
+ * the runtime, so a finalizer that runs "now" only marks the record, and the
+ * caller settles it afterwards.
+ */
+#ifndef MMAP_IO_MAPPING_H
+#define MMAP_IO_MAPPING_H
+
+#include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "os.h"
+#include "registry.h"
+
+typedef enum {
+  PAGES_FILE,        /* the mapping itself (of a file or anonymous memory) */
+  PAGES_PLACEHOLDER, /* released; the addresses are still reserved */
+  PAGES_NONE         /* the addresses are given back */
+} pages_t;
+
+typedef struct env_state env_state_t;
+
+typedef struct mapping {
+  uint8_t *base; /* page-aligned */
+  size_t len;    /* what the ArrayBuffer covers */
+  size_t span;   /* len rounded up to whole pages: the address range */
+  env_state_t *owner;       /* the environment that made it; NULL once it ended */
+  registry_t *registry;     /* listed (live) while set */
+  napi_ref ab[2];           /* weak: the ArrayBuffer made at map(), and the one
+                               unmap() detached if that was another (a same-thread
+                               transfer()); NULL once collected */
+  struct mapping *prev, *next;  /* the owner's list of every record */
+  struct mapping *next_waiting; /* the owner's queue of released mappings
+                                   whose ArrayBuffer is not collected yet */
+  unsigned pins;    /* threadpool jobs and calls in progress */
+  uint8_t pages;    /* pages_t */
+  bool released;    /* unmap() released the file's pages */
+  bool store_freed; /* the runtime ran the external buffer's finalizer */
+  bool waiting;     /* in the owner's waiting queue */
+  bool reachable;   /* teardown found its ArrayBuffer still attached */
+  bool escaped;     /* may be reachable from another thread: keep the
+                       addresses reserved for as long as the process runs */
+  bool external;    /* counted in napi_adjust_external_memory */
+  os_extra_t extra;
+} mapping_t;
+
+/* Per environment (the main thread and each worker): its registry of live
+ * mappings, every record it made, and the released ones whose ArrayBuffer
+ * may still be reachable. */
+struct env_state {
+  registry_t *registry;
+  mapping_t *all;
+  mapping_t *waiting_head, *waiting_tail;
+  size_t waiting_count;
+  bool classified; /* teardown has classified the live mappings */
+};
+
+/* Process-wide facts, set once by mapping_init(). */
+extern size_t page_size;
+/* ArrayBuffer.prototype.transfer exists: a mapping can move to another
+ * thread without our knowing. */
+extern bool transfer_possible;
+
+void mapping_init(void);
+env_state_t *env_state_new(void);
+/* The environment is ending: everything it made is released. */
+void mapping_teardown(env_state_t *st);
+
+/* Before a call that may add up to `n` kernel mappings: false with ENOMEM
+ * thrown when the process is at its mapping budget (budget.h). */
+bool mapping_budget(napi_env env, size_t n, const char *syscall);
+
+/* A new record for pages just mapped; NULL when out of memory. */
+mapping_t *mapping_new(env_state_t *st, void *addr, size_t len, os_extra_t extra);
+/* Unmap and free a record never handed to JavaScript. */
+void mapping_discard(mapping_t *m);
+/* Hand `m` to JavaScript as an external Buffer. On failure an exception is
+ * pending, the pages are unmapped and `m` may be gone. */
+bool mapping_to_buffer(napi_env env, mapping_t *m, napi_value *buffer);
+/* unmap(): detach `arraybuffer` (which holds `m`'s pages) and release the
+ * file's pages. False with an exception pending when it cannot detach. */
+bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer);
+
+/* Pins keep the file's pages mapped while a threadpool job uses them. */
+void mapping_pin(mapping_t *m);
+void mapping_unpin(napi_env env, mapping_t *m);
+
+/* Give back the addresses of released mappings whose ArrayBuffer has been
+ * collected since (a few per call). */
+void mapping_poll(napi_env env, env_state_t *st);
+
+#endif

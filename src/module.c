@@ -1,0 +1,123 @@
+/*
+ * mmap-io: the module's exports. The functions are in calls.c (synchronous)
+ * and jobs.c (threadpool), the lifetime of mappings in mapping.c, the
+ * process's mapping budget in budget.c, the OS behind os.h.
+ */
+#include <node_api.h>
+
+#include "api.h"
+#include "errors.h"
+#include "mapping.h"
+
+static bool set_number(napi_env env, napi_value obj, const char *name, double value) {
+  napi_value v;
+  return napi_create_double(env, value, &v) == napi_ok &&
+         napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+static napi_value make_constants(napi_env env) {
+  napi_value obj;
+  const os_constant_t *c;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  for (c = os_constants; c->name != NULL; c++)
+    if (!set_number(env, obj, c->name, (double)c->value)) return NULL;
+  if (!set_number(env, obj, "PAGESIZE", (double)page_size) ||
+      !set_number(env, obj, "ALLOCATIONGRANULARITY", (double)os_granularity()))
+    return NULL;
+  return obj;
+}
+
+/* { [advice]: kind } for the MADV_* constants: lib/ checks whole pages for
+ * open()'s advice before it opens the file. */
+static napi_value make_advice_kinds(napi_env env) {
+  napi_value obj, v;
+  const os_constant_t *c;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  for (c = os_constants; c->name != NULL; c++) {
+    if (c->name[0] != 'M' || c->name[1] != 'A' || c->name[2] != 'D' || c->name[3] != 'V') continue;
+    napi_value key;
+    if (napi_create_int32(env, c->kind, &v) != napi_ok ||
+        napi_create_int64(env, c->value, &key) != napi_ok ||
+        napi_set_property(env, obj, key, v) != napi_ok)
+      return NULL;
+  }
+  return obj;
+}
+
+static napi_value make_features(napi_env env) {
+  os_feature_t features[16];
+  size_t n = os_features(features, sizeof features / sizeof features[0]), i;
+  napi_value obj, v;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  for (i = 0; i < n; i++) {
+    if (napi_get_boolean(env, features[i].supported != 0, &v) != napi_ok ||
+        napi_set_named_property(env, obj, features[i].name, v) != napi_ok)
+      return NULL;
+  }
+  return obj;
+}
+
+/* Whether ArrayBuffer.prototype.transfer exists in this runtime. */
+static bool has_transfer(napi_env env) {
+  napi_value global, ctor, proto, fn;
+  napi_valuetype type = napi_undefined;
+  return napi_get_global(env, &global) == napi_ok &&
+         napi_get_named_property(env, global, "ArrayBuffer", &ctor) == napi_ok &&
+         napi_get_named_property(env, ctor, "prototype", &proto) == napi_ok &&
+         napi_get_named_property(env, proto, "transfer", &fn) == napi_ok &&
+         napi_typeof(env, fn, &type) == napi_ok && type == napi_function;
+}
+
+static void finalize_state(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  mapping_teardown(data);
+}
+
+#define FUNCTION(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  env_state_t *st;
+  napi_value constants, features, kinds;
+  napi_property_descriptor functions[] = {
+      FUNCTION("map", js_map),
+      FUNCTION("unmap", js_unmap),
+      FUNCTION("advise", js_advise),
+      FUNCTION("sync", js_sync),
+      FUNCTION("incore", js_incore),
+      FUNCTION("residency", js_residency),
+      FUNCTION("lock", js_lock),
+      FUNCTION("unlock", js_unlock),
+      FUNCTION("protect", js_protect),
+      FUNCTION("fadvise", js_fadvise),
+      FUNCTION("syncAsync", js_sync_async),
+      FUNCTION("prefetchAsync", js_prefetch_async),
+      FUNCTION("residencyAsync", js_residency_async),
+  };
+
+  /* The same values in every environment; a race between workers here only
+   * writes them twice. */
+  mapping_init();
+  if (has_transfer(env)) transfer_possible = true;
+
+  if ((st = env_state_new()) == NULL) {
+    napi_throw_error(env, "ENOMEM", "mmap-io: out of memory");
+    return NULL;
+  }
+  if (napi_set_instance_data(env, st, finalize_state, NULL) != napi_ok) {
+    mapping_teardown(st);
+    throw_napi_failure(env);
+    return NULL;
+  }
+  CHECK(env, napi_define_properties(env, exports, sizeof functions / sizeof functions[0],
+                                    functions));
+  if ((constants = make_constants(env)) == NULL || (features = make_features(env)) == NULL ||
+      (kinds = make_advice_kinds(env)) == NULL) {
+    throw_napi_failure(env);
+    return NULL;
+  }
+  CHECK(env, napi_set_named_property(env, exports, "constants", constants));
+  CHECK(env, napi_set_named_property(env, exports, "features", features));
+  CHECK(env, napi_set_named_property(env, exports, "adviceKinds", kinds));
+  return exports;
+}

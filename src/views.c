@@ -1,0 +1,122 @@
+/* Resolving views to mappings: see views.h. */
+#include "views.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "errors.h"
+
+static size_t element_size(napi_typedarray_type type) {
+  switch ((int)type) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: return 1;
+    case napi_int16_array:
+    case napi_uint16_array: return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array: return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array: return 8;
+    case napi_biguint64_array + 1: return 2; /* napi_float16_array (Node 24+) */
+    default: return 0; /* a kind this build does not know */
+  }
+}
+
+bool get_view(napi_env env, napi_value value, view_t *view) {
+  bool is_typedarray = false, is_dataview = false;
+  void *data = NULL, *ab_data = NULL, *instance = NULL;
+  size_t len = 0, offset = 0, ab_len = 0;
+  mapping_t *m;
+
+  memset(view, 0, sizeof *view);
+  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok) goto napi_failed;
+  if (is_typedarray) {
+    napi_typedarray_type type;
+    size_t count;
+    if (napi_get_typedarray_info(env, value, &type, &count, &data, &view->arraybuffer,
+                                 &offset) != napi_ok)
+      goto napi_failed;
+    if (element_size(type) == 0) goto not_a_view;
+    len = count * element_size(type);
+  } else {
+    if (napi_is_dataview(env, value, &is_dataview) != napi_ok) goto napi_failed;
+    if (!is_dataview) goto not_a_view;
+    if (napi_get_dataview_info(env, value, &len, &data, &view->arraybuffer, &offset) != napi_ok)
+      goto napi_failed;
+  }
+  view->data = data;
+  view->len = len;
+  /* This fails for a SharedArrayBuffer, which is never a mapping of ours. */
+  if (napi_get_arraybuffer_info(env, view->arraybuffer, &ab_data, &ab_len) != napi_ok ||
+      ab_data == NULL) /* detached, or empty */
+    return true;
+  if (napi_get_instance_data(env, &instance) != napi_ok || instance == NULL) goto napi_failed;
+  m = registry_find(((env_state_t *)instance)->registry, ab_data);
+  /* The ArrayBuffer is exactly the mapping; anything else is not ours. */
+  if (m != NULL && m->len == ab_len && view->data >= m->base &&
+      view->len <= m->len - (size_t)(view->data - m->base))
+    view->mapping = m;
+  return true;
+
+not_a_view:
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                        "The \"buffer\" argument must be a Buffer, TypedArray or DataView");
+  return false;
+napi_failed:
+  throw_napi_failure(env);
+  return false;
+}
+
+size_t pages_of(size_t len) { return len / page_size + (len % page_size != 0); }
+
+bool begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
+  size_t given = argc;
+  int64_t length;
+
+  if (napi_get_cb_info(env, info, &given, c->args, NULL, NULL) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
+  if (given < argc) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return false;
+  }
+  if (!get_view(env, c->args[0], &c->view)) return false;
+  if ((c->m = c->view.mapping) == NULL) {
+    throw_not_live(env);
+    return false;
+  }
+  if (napi_get_value_int64(env, c->args[1], &c->offset) != napi_ok ||
+      napi_get_value_int64(env, c->args[2], &length) != napi_ok) {
+    throw_napi_failure(env);
+    return false;
+  }
+  /* lib/ checked these against the view's length as JavaScript sees it;
+   * this is the engine's length, which no getter can change. */
+  if (c->offset < 0 || length < 0 || (uint64_t)c->offset > c->view.len ||
+      (uint64_t)length > c->view.len - (uint64_t)c->offset) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "range outside the view");
+    return false;
+  }
+  c->first = c->view.data + c->offset;
+  /* Round down to the page: the mapping's base is page-aligned, so this
+   * never leaves the mapping. */
+  c->start = c->m->base + ((size_t)(c->first - c->m->base) / page_size) * page_size;
+  c->len = length == 0 ? 0 : (size_t)(c->first + length - c->start);
+  return true;
+}
+
+bool check_whole_pages(napi_env env, const call_t *c, bool to_end_ok, const char *what) {
+  char range[160];
+  size_t end;
+  if (c->len == 0) return true;
+  end = (size_t)(c->start - c->m->base) + c->len;
+  if (c->first == c->start && (end % page_size == 0 || (to_end_ok && end == c->m->len)))
+    return true;
+  snprintf(range, sizeof range, "page-aligned, with a length in whole pages%s, for %s",
+           to_end_ok ? " (or to the end of the mapping)" : "", what);
+  throw_out_of_range(env, "offset", range, c->offset);
+  return false;
+}
