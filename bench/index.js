@@ -287,12 +287,12 @@ async function main () {
   const m = machine()
   console.log(`${m.cpu}, ${m.cores} cores, ${m.memory}, ${m.kernel}, Node ${m.node}, ${m.date}${quick ? ' (quick run)' : ''}`)
   const started = now()
-  callOverhead()
-  againstPeer()
-  randomReads()
-  await sharedMemory()
-  residencyScan()
-  await flushDelay()
+  // MMAP_IO_BENCH_ONLY=1,4 runs only those scenarios (by number).
+  const only = process.env.MMAP_IO_BENCH_ONLY ? process.env.MMAP_IO_BENCH_ONLY.split(',').map(Number) : null
+  const scenarios = [callOverhead, againstPeer, randomReads, sharedMemory, residencyScan, flushDelay]
+  for (const [i, scenario] of scenarios.entries()) {
+    if (only === null || only.includes(i + 1)) await scenario()
+  }
   const minutes = ((now() - started) / 60000).toFixed(1)
 
   const table = ['| scenario | ours | baseline | ratio | target |', '| --- | ---: | --- | ---: | --- |']
@@ -316,7 +316,7 @@ ${table.join('\n')}
 
 ![ratios](results.svg)
 `
-  if (!process.env.MMAP_IO_BENCH_NO_WRITE) {
+  if (!process.env.MMAP_IO_BENCH_NO_WRITE && !only) {
     fs.writeFileSync(path.join(here, 'RESULTS.md'), md)
     fs.writeFileSync(path.join(here, 'results.svg'), svg(rows))
     console.log('wrote bench/RESULTS.md and bench/results.svg')

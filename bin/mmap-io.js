@@ -54,14 +54,17 @@ async function eachPiece (file, size, fn) {
   }
 }
 
+// Only regular files have pages in the page cache to show: a FIFO, a
+// socket or a device is refused (a FIFO would block the open forever).
 function sizeOf (file) {
   const st = fs.statSync(file)
-  if (st.isDirectory()) {
-    const err = new Error('EISDIR: illegal operation on a directory')
-    err.code = 'EISDIR'
-    throw err
-  }
-  return st.size
+  if (st.isFile()) return st.size
+  const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket'
+    : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'not a regular file'
+  const code = st.isDirectory() ? 'EISDIR' : 'ENODEV'
+  const err = new Error(`${code}: not a regular file but ${kind}`)
+  err.code = code
+  throw err
 }
 
 async function stat (file) {
@@ -88,7 +91,8 @@ async function warm (file, progress) {
 
 function evict (file) {
   sizeOf(file)
-  const fd = fs.openSync(file, 'r')
+  // Non-blocking: should the file have become a FIFO since, do not wait.
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK || 0))
   try {
     fs.fdatasyncSync(fd) // dirty pages cannot be dropped
     mmap.fadvise(fd, 0, 0, mmap.POSIX_FADV_DONTNEED)

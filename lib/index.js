@@ -97,9 +97,33 @@ function map (size, protection, flags, fd, offset = 0, advise = 0) {
   return binding.map(len, protection, flags, fd, off, advise)
 }
 
+// After unmap(), a mapping's addresses stay reserved (a placeholder) until
+// its ArrayBuffer is garbage collected, since native code may still hold a
+// pointer into it. The addon notices collections when asked: an unref'd
+// timer asks while any mapping waits, less often while none is collected.
+const POLL_FIRST = 250
+const POLL_MAX = 60000
+let pollTimer = null
+let pollDelay = POLL_FIRST
+function poll () {
+  const before = pollTimer === null ? 0 : pollTimer.waiting
+  const waiting = binding.poll()
+  pollTimer = null
+  if (waiting > 0) schedulePoll(waiting, waiting < before ? POLL_FIRST : Math.min(2 * pollDelay, POLL_MAX))
+}
+function schedulePoll (waiting, delay) {
+  if (pollTimer !== null) return
+  pollDelay = delay
+  pollTimer = setTimeout(poll, delay)
+  pollTimer.unref()
+  pollTimer.waiting = waiting
+}
+
 function unmap (buffer) {
   validateView(buffer, 'buffer')
-  if (!isEmptyFile(buffer)) binding.unmap(buffer)
+  if (isEmptyFile(buffer)) return
+  const waiting = binding.unmap(buffer)
+  if (waiting > 0 && pollTimer === null) schedulePoll(waiting, POLL_FIRST)
 }
 
 // advise(buffer, advice) or advise(buffer, offset, length, advice)

@@ -18,7 +18,7 @@ napi_value js_lock(napi_env env, napi_callback_info info);
 napi_value js_unlock(napi_env env, napi_callback_info info);
 napi_value js_protect(napi_env env, napi_callback_info info);
 napi_value js_fadvise(napi_env env, napi_callback_info info);
-napi_value js_check_fd(napi_env env, napi_callback_info info);
+napi_value js_poll(napi_env env, napi_callback_info info);
 
 /* jobs.c: on the threadpool, returning promises */
 napi_value js_sync_async(napi_env env, napi_callback_info info);

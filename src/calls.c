@@ -72,7 +72,7 @@ napi_value js_map(napi_env env, napi_callback_info info) {
   }
   len = (size_t)a[0];
   if (!check_map_advice(env, (int)a[5], len)) return NULL;
-  mapping_poll(env, st);
+  if (st->waiting_count != 0) mapping_poll_some(env, st);
   anonymous = a[3] == -1;
   if (!anonymous && (err = os_check_mappable(a[3])) != 0) {
     throw_system_error(env, err, "mmap",
@@ -105,29 +105,42 @@ napi_value js_map(napi_env env, napi_callback_info info) {
   return buffer;
 }
 
-/* unmap(view): detach every view, release the file's pages. A view of an
- * unmapped (detached) ArrayBuffer is a no-op. */
+/* unmap(view) -> how many placeholders this environment holds: detach
+ * every view, release the file's pages. A view of an unmapped (detached)
+ * ArrayBuffer is a no-op. */
 napi_value js_unmap(napi_env env, napi_callback_info info) {
   napi_value arg;
   size_t argc = 1;
   view_t view;
   bool detached = false;
-  env_state_t *st;
 
   CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
   if (argc < 1) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "unmap() takes 1 argument");
     return NULL;
   }
+  napi_value waiting;
+  env_state_t *st;
   if (!get_state(env, &st) || !get_view(env, arg, &view)) return NULL;
-  mapping_poll(env, st);
   if (view.mapping == NULL) {
     CHECK(env, napi_is_detached_arraybuffer(env, view.arraybuffer, &detached));
     if (!detached) throw_not_live(env);
     return NULL;
   }
-  mapping_release(env, view.mapping, view.arraybuffer);
-  return NULL;
+  if (!mapping_release(env, view.mapping, view.arraybuffer)) return NULL;
+  CHECK(env, napi_create_uint32(env, (uint32_t)st->placeholders, &waiting));
+  return waiting;
+}
+
+/* poll() -> how many placeholders this environment still holds, after
+ * giving back those whose ArrayBuffer has been collected. */
+napi_value js_poll(napi_env env, napi_callback_info info) {
+  env_state_t *st;
+  napi_value waiting;
+  (void)info;
+  if (!get_state(env, &st)) return NULL;
+  CHECK(env, napi_create_uint32(env, (uint32_t)mapping_poll(env, st), &waiting));
+  return waiting;
 }
 
 /* advise(view, offset, length, advice) */

@@ -89,6 +89,7 @@ static void settle(napi_env env, mapping_t *m) {
     } else if (os_placeholder(m->base, m->span, &m->extra) == 0) {
       budget_charge(2);
       m->pages = PAGES_PLACEHOLDER;
+      if (m->owner != NULL && !m->escaped) m->owner->placeholders++;
     }
     /* If even a placeholder cannot be had (the kernel's mapping limit), the
      * pages stay as they are and the next settle() tries again. */
@@ -97,6 +98,7 @@ static void settle(napi_env env, mapping_t *m) {
     os_release(m->base, m->span);
     budget_charge(1);
     m->pages = PAGES_NONE;
+    if (m->owner != NULL) m->owner->placeholders--;
   }
   if (m->store_freed && m->pages != PAGES_FILE && (m->pages == PAGES_NONE || m->escaped) &&
       !watched(m) && m->registry == NULL && !m->waiting) {
@@ -152,16 +154,27 @@ static mapping_t *dequeue(env_state_t *st) {
   return m;
 }
 
-void mapping_poll(napi_env env, env_state_t *st) {
-  /* A couple per call: enough to keep up with a loop that unmaps as often
-   * as it maps, and cheap (a handle per reference). One whose ArrayBuffer
-   * lives on (a long fs.read) goes to the back of the queue. */
-  int n = st->waiting_count > 2 ? 3 : (int)st->waiting_count;
+void mapping_poll_some(napi_env env, env_state_t *st) {
+  /* Two per map(): enough to keep up with a loop that unmaps as often as
+   * it maps. The queue holds only mappings whose store the runtime has let
+   * go of, so a synchronous loop (whose finalizers wait for the event loop)
+   * pays nothing here. */
+  int n = st->waiting_count < 2 ? (int)st->waiting_count : 2;
   while (n-- > 0) {
     mapping_t *m = dequeue(st);
     if (collected(env, m)) settle(env, m);
     else enqueue(st, m);
   }
+}
+
+size_t mapping_poll(napi_env env, env_state_t *st) {
+  size_t n = st->waiting_count;
+  while (n-- > 0) {
+    mapping_t *m = dequeue(st);
+    if (collected(env, m)) settle(env, m);
+    else enqueue(st, m);
+  }
+  return st->placeholders;
 }
 
 /* Watch `arraybuffer`, the one unmap() detached: it is what Node keeps alive

@@ -15,7 +15,8 @@
  *    stale pointer can read and write without faulting and without reaching
  *    any file. The addresses are given back only once the runtime has run
  *    the external buffer's finalizer and the ArrayBuffer object has been
- *    garbage collected (a weak reference, polled).
+ *    garbage collected (a weak reference, polled from an unref'd timer
+ *    that lib/ runs while any mapping waits).
  *  - Threadpool jobs (promises.*): they pin the mapping; its file pages stay
  *    until the job is done.
  *  - Another thread, through ArrayBuffer.prototype.transfer(): see
@@ -79,6 +80,8 @@ struct env_state {
   mapping_t *all;
   mapping_t *waiting_head, *waiting_tail;
   size_t waiting_count;
+  size_t placeholders; /* records of this environment reserving addresses
+                          that will be given back */
   bool classified; /* teardown has classified the live mappings */
 };
 
@@ -108,12 +111,15 @@ bool mapping_to_buffer(napi_env env, mapping_t *m, napi_value *buffer);
  * file's pages. False with an exception pending when it cannot detach. */
 bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer);
 
+/* Give back the addresses of released mappings whose ArrayBuffer has been
+ * collected since; returns how many placeholders are still held. lib/
+ * calls it from an unref'd timer while any are. */
+size_t mapping_poll(napi_env env, env_state_t *st);
+/* The same for the first two in the queue: map() calls it. */
+void mapping_poll_some(napi_env env, env_state_t *st);
+
 /* Pins keep the file's pages mapped while a threadpool job uses them. */
 void mapping_pin(mapping_t *m);
 void mapping_unpin(napi_env env, mapping_t *m);
-
-/* Give back the addresses of released mappings whose ArrayBuffer has been
- * collected since (a few per call). */
-void mapping_poll(napi_env env, env_state_t *st);
 
 #endif

@@ -90,6 +90,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FUNCTION("unlock", js_unlock),
       FUNCTION("protect", js_protect),
       FUNCTION("fadvise", js_fadvise),
+      FUNCTION("poll", js_poll),
       FUNCTION("syncAsync", js_sync_async),
       FUNCTION("prefetchAsync", js_prefetch_async),
       FUNCTION("residencyAsync", js_residency_async),

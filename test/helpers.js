@@ -44,7 +44,7 @@ function closeFds () {
 
 // Run `code` in a child Node process with mmap-io resolvable; returns
 // { status, signal, stdout, stderr }.
-function runChild (code, { env = {}, args = [], input, cwd = root } = {}) {
+function runChild (code, { env = {}, args = [], input, cwd = root, timeout = 300000 } = {}) {
   // Keep what is preloaded already (the sanitizer runtimes under test:asan),
   // after the caller's library so that its wrappers see the addon's calls.
   if (env.LD_PRELOAD && process.env.LD_PRELOAD) {
@@ -55,7 +55,7 @@ function runChild (code, { env = {}, args = [], input, cwd = root } = {}) {
     env: { ...process.env, ...env },
     encoding: 'utf8',
     input,
-    timeout: 300000,
+    timeout,
     maxBuffer: 64 << 20
   })
   if (r.error) throw r.error
@@ -131,6 +131,35 @@ WRAP(int, mincore, (void *a, size_t l, unsigned char *v), (a, l, v))
   return shim
 }
 
+// A copy of the package whose addon is built with test/native/napi-hooks.h
+// force-included: MMAP_IO_NAPI_HOOK then makes Node-API behave as Bun, Deno
+// or Electron do (see that file). Returns the copy's directory, for
+// require() in a child. Under test:asan the copy is sanitized too.
+let hookedDir
+function hookedPackage () {
+  if (hookedDir) return hookedDir
+  hookedDir = path.join(scratch, 'hooked')
+  fs.mkdirSync(path.join(hookedDir, 'build', 'Release'), { recursive: true })
+  fs.cpSync(path.join(root, 'lib'), path.join(hookedDir, 'lib'), { recursive: true })
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(hookedDir, 'package.json'))
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(hookedDir, 'node_modules'))
+  const include = path.join(path.dirname(process.execPath), '..', 'include', 'node')
+  const san = sanitized ? ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g'] : []
+  const objects = []
+  for (const f of fs.readdirSync(path.join(root, 'src'))) {
+    if (!f.endsWith('.c') || f === 'os_win.c') continue
+    // The OS layer makes no Node-API calls, and sets its own feature macros.
+    const hooks = f.startsWith('os_') ? [] : ['-include', path.join(root, 'test', 'native', 'napi-hooks.h')]
+    const object = path.join(hookedDir, `${f}.o`)
+    const r = spawnSync('cc', ['-std=c11', '-O1', '-fPIC', ...san, '-DNAPI_VERSION=8', '-I', include, ...hooks,
+      '-c', '-o', object, path.join(root, 'src', f)], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`compiling ${f} with the test hooks failed:\n${r.stderr.slice(0, 2000)}`)
+    objects.push(object)
+  }
+  execFileSync('cc', ['-shared', ...san, '-o', path.join(hookedDir, 'build', 'Release', 'mmap_io.node'), ...objects])
+  return hookedDir
+}
+
 const isWindows = process.platform === 'win32'
 const isLinux = process.platform === 'linux'
 
@@ -165,5 +194,6 @@ module.exports = {
   runChild,
   assertChildOk,
   mappingCount,
-  failShim
+  failShim,
+  hookedPackage
 }

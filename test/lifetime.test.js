@@ -195,9 +195,10 @@ describe('the mapping limit', function () {
     process.stdout.write(`      1,000,000 iterations; mappings before ${r.before}, peak ${r.peak}, after ${r.after}\n`)
     assert.strictEqual(r.sum, 1000000)
     assert.strictEqual(r.ofFile, 0)
-    // Flat: none of ours stays; the few more are the heap growing (Node
-    // queues a small record per finalizer until the loop yields).
-    if (!sanitized) assert.ok(r.peak - r.before <= 32, out)
+    // Flat: none of ours stays (the placeholders unmap() leaves are adjacent
+    // and merge into one); the few more are the heap growing (Node queues a
+    // small record per finalizer until the loop yields).
+    if (!sanitized) assert.ok(r.peak - r.before <= 50, out)
   })
 
   it('a loop of 200,000 maps without unmap throws a catchable ENOMEM, and map() works again after a turn of the event loop', function () {

@@ -57,7 +57,7 @@ const out = path.join(root, 'prebuilds', 'win32-x64', 'mmap-io.node')
 fs.mkdirSync(path.dirname(out), { recursive: true })
 const cc = spawnSync(gcc, ['-std=c11', '-O2', '-Wall', '-Wextra', '-shared', '-s', '-DNAPI_VERSION=8',
   '-I', path.join(headers, 'include'), '-o', out,
-  'src/binding.c', 'src/registry.c', 'src/os_win.c',
+  ...fs.readdirSync(path.join(root, 'src')).filter((f) => f.endsWith('.c') && f !== 'os_posix.c').map((f) => `src/${f}`),
   '-L', lib, '-lnode_api', '-lnode_uv', '-lpsapi'], { cwd: root, encoding: 'utf8' })
 process.stderr.write(cc.stderr)
 if (cc.status !== 0) throw new Error('cross-compiling failed')
