@@ -7,7 +7,7 @@ const fs = require('fs')
 const path = require('path')
 const { fileURLToPath } = require('url')
 const { constants: { MAX_LENGTH } } = require('buffer')
-const binding = require('node-gyp-build')(path.join(__dirname, '..'))
+const binding = require('./binding')
 const {
   invalidArgType,
   invalidArgValue,

@@ -5,6 +5,7 @@
 
 #include "api.h"
 #include "errors.h"
+#include "syserr.h"
 #include "mapping.h"
 #include "views.h"
 
@@ -72,11 +73,12 @@ napi_value js_map(napi_env env, napi_callback_info info) {
   }
   len = (size_t)a[0];
   if (!check_map_advice(env, (int)a[5], len)) return NULL;
+  mapping_drain(env, st);
   if (st->waiting_count != 0) mapping_poll_some(env, st);
   anonymous = a[3] == -1;
   if (!anonymous && (err = os_check_mappable(a[3])) != 0) {
     throw_system_error(env, err, "mmap",
-                       err == os_uv_error(OS_ENODEV)
+                       err == syserr_number("ENODEV")
                            ? "not a file that can be mapped (a socket or FIFO)"
                            : NULL,
                        NULL);
@@ -87,12 +89,12 @@ napi_value js_map(napi_env env, napi_callback_info info) {
   err = os_map(&addr, len, (int)a[1], (int)a[2], a[3], a[4], &extra);
   if (err != 0) {
     throw_system_error(env, err, "mmap", NULL,
-                       err == os_uv_error(OS_EAGAIN) ? os_lock_hint(err, len) : NULL);
+                       err == syserr_number("EAGAIN") ? os_lock_hint(err, len) : NULL);
     return NULL;
   }
   if ((m = mapping_new(st, addr, len, extra)) == NULL) {
     os_unmap(addr, len, &extra);
-    throw_system_error(env, os_uv_error(OS_ENOMEM), "mmap", NULL, NULL);
+    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
     return NULL;
   }
   if (a[5] != 0 && (err = os_advise(addr, len, (int)a[5])) != 0) {
@@ -121,7 +123,9 @@ napi_value js_unmap(napi_env env, napi_callback_info info) {
   }
   napi_value waiting;
   env_state_t *st;
-  if (!get_state(env, &st) || !get_view(env, arg, &view)) return NULL;
+  if (!get_state(env, &st)) return NULL;
+  mapping_drain(env, st);
+  if (!get_view(env, arg, &view)) return NULL;
   if (view.mapping == NULL) {
     CHECK(env, napi_is_detached_arraybuffer(env, view.arraybuffer, &detached));
     if (!detached) throw_not_live(env);
@@ -139,6 +143,7 @@ napi_value js_poll(napi_env env, napi_callback_info info) {
   napi_value waiting;
   (void)info;
   if (!get_state(env, &st)) return NULL;
+  mapping_drain(env, st);
   CHECK(env, napi_create_uint32(env, (uint32_t)mapping_poll(env, st), &waiting));
   return waiting;
 }
@@ -190,7 +195,7 @@ napi_value js_incore(napi_env env, napi_callback_info info) {
   pages = pages_of(c.len);
   if (pages != 0) {
     if ((vec = malloc(pages)) == NULL) {
-      throw_system_error(env, os_uv_error(OS_ENOMEM), "mincore", NULL, NULL);
+      throw_system_error(env, syserr_number("ENOMEM"), "mincore", NULL, NULL);
       return NULL;
     }
     err = os_incore(c.start, c.len, vec);
@@ -226,7 +231,7 @@ napi_value new_page_array(napi_env env, size_t pages, unsigned char **data,
    * once malloc() has shown the memory is there. */
   if (pages > ((size_t)1 << 20)) {
     if ((bytes = malloc(pages)) == NULL) {
-      throw_system_error(env, os_uv_error(OS_ENOMEM), syscall, NULL,
+      throw_system_error(env, syserr_number("ENOMEM"), syscall, NULL,
                          "the residency array of one byte per page does not fit in memory");
       return NULL;
     }

@@ -4,8 +4,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
-#include "os.h"
+#include "syserr.h"
 
 void throw_napi_failure(napi_env env) {
   bool pending = false;
@@ -19,12 +20,18 @@ void throw_napi_failure(napi_env env) {
 
 napi_value system_error(napi_env env, int err, const char *syscall,
                         const char *description, const char *hint) {
-  char message[768];
-  const char *code = uv_err_name(err);
+  char message[768], unknown[64];
+  const char *code = syserr_code(err);
   napi_value error, code_value, message_value, errno_value, syscall_value;
 
+  /* A number Node has no name for is Node's UNKNOWN, with the number said. */
+  if (strcmp(code, "UNKNOWN") == 0 && err != syserr_number("UNKNOWN")) {
+    snprintf(unknown, sizeof unknown, "system error %d", err);
+    if (hint == NULL) hint = unknown;
+    err = syserr_number("UNKNOWN");
+  }
   snprintf(message, sizeof message, "%s: %s%s%s%s, %s", code,
-           description ? description : uv_strerror(err), hint ? " (" : "",
+           description ? description : syserr_message(err), hint ? " (" : "",
            hint ? hint : "", hint ? ")" : "", syscall);
   if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value) != napi_ok ||
       napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &message_value) != napi_ok ||

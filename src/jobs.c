@@ -7,6 +7,7 @@
 
 #include "api.h"
 #include "errors.h"
+#include "syserr.h"
 #include "mapping.h"
 #include "views.h"
 
@@ -50,7 +51,7 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   napi_value value = NULL;
 
   mapping_unpin(env, job->call.m);
-  if (status == napi_cancelled) job->err = os_uv_error(OS_ECANCELED);
+  if (status == napi_cancelled) job->err = syserr_number("ECANCELED");
   if (job->err != 0) {
     value = system_error(env, job->err, job_syscalls[job->kind], NULL, NULL);
     if (value != NULL) napi_reject_deferred(env, job->deferred, value);
@@ -98,7 +99,7 @@ fail:
 static job_t *new_job(napi_env env, napi_callback_info info, size_t argc, job_kind_t kind) {
   job_t *job = calloc(1, sizeof *job);
   if (job == NULL) {
-    throw_system_error(env, os_uv_error(OS_ENOMEM), job_syscalls[kind], NULL, NULL);
+    throw_system_error(env, syserr_number("ENOMEM"), job_syscalls[kind], NULL, NULL);
     return NULL;
   }
   job->kind = kind;

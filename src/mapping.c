@@ -6,18 +6,25 @@
 
 #include "budget.h"
 #include "errors.h"
+#include "syserr.h"
 
 size_t page_size;
 bool transfer_possible;
+bool finalizers_without_handles;
 
 void mapping_init(void) {
   page_size = os_page_size();
   budget_init();
 }
 
+/* Guards each record's owner, and every environment's list of records
+ * finalized on other threads. */
+static os_spinlock_t owners;
+
 env_state_t *env_state_new(void) {
   env_state_t *st = calloc(1, sizeof *st);
   if (st == NULL) return NULL;
+  st->thread = os_thread_self();
   if ((st->registry = registry_new()) == NULL) {
     free(st);
     return NULL;
@@ -34,7 +41,7 @@ bool mapping_budget(napi_env env, size_t n, const char *syscall) {
            "need, or let the event loop run so that garbage-collected ones are "
            "released",
            budget_last_count(), budget_ceiling());
-  throw_system_error(env, os_uv_error(OS_ENOMEM), syscall, NULL, hint);
+  throw_system_error(env, syserr_number("ENOMEM"), syscall, NULL, hint);
   return false;
 }
 
@@ -77,6 +84,7 @@ static bool watched(const mapping_t *m) { return m->ab[0] != NULL || m->ab[1] !=
 static void settle(napi_env env, mapping_t *m) {
   bool unreachable;
   if (m->pins != 0) return;
+  if (m->external && m->pages != PAGES_FILE) report_external(env, m, false);
   /* Nothing can reach the addresses any more: the runtime let go of the
    * buffer, its ArrayBuffers are collected, and no other thread has it. */
   unreachable = m->store_freed && !watched(m) && !m->escaped;
@@ -224,14 +232,49 @@ static void classify(napi_env env, env_state_t *st) {
 /* Node calls it on the environment's thread some time after the ArrayBuffer
  * let go of the memory (collected, or detached by unmap()), or during
  * teardown; Bun and Deno call it inside napi_detach_arraybuffer. */
+static void finalized_here(napi_env env, mapping_t *m);
+
 static void store_finalized(napi_env env, void *data, void *hint) {
   mapping_t *m = hint;
-  env_state_t *st = m->owner;
+  env_state_t *st;
   (void)data;
+  os_spin_lock(&owners);
+  st = m->owner;
+  if (st != NULL && st->thread != os_thread_self()) {
+    /* Another thread (Deno): leave it to the owner's. */
+    m->next_remote = st->remote;
+    st->remote = m;
+    os_spin_unlock(&owners);
+    return;
+  }
+  os_spin_unlock(&owners);
+  finalized_here(st == NULL ? NULL : env, m); /* an ended owner: use no env */
+}
+
+void mapping_drain(napi_env env, env_state_t *st) {
+  mapping_t *m, *next;
+  if (os_peek_pointer((void *const *)&st->remote) == NULL) return;
+  os_spin_lock(&owners);
+  m = st->remote;
+  st->remote = NULL;
+  os_spin_unlock(&owners);
+  for (; m != NULL; m = next) {
+    next = m->next_remote;
+    m->next_remote = NULL;
+    finalized_here(env, m);
+  }
+}
+
+static void finalized_here(napi_env env, mapping_t *m) {
+  env_state_t *st = m->owner;
   m->store_freed = true;
   if (m->registry != NULL) registry_remove(m->registry, m);
   if (env == NULL || st == NULL) {
     forget_references(NULL, m);
+  } else if (finalizers_without_handles) {
+    /* No handle may be made here: whether the ArrayBuffer was collected is
+     * asked at the next poll. */
+    enqueue(st, m);
   } else if (!m->released && transfer_possible && env_stopping(env)) {
     /* Not the newest live mapping's own ArrayBuffer: teardown has just
      * detached it, as it would one transferred away. Only those classify()
@@ -258,7 +301,7 @@ bool mapping_to_buffer(napi_env env, mapping_t *m, napi_value *buffer) {
 
   if (!registry_add(st->registry, m)) {
     m->store_freed = true; /* no buffer, so no finalizer */
-    throw_system_error(env, os_uv_error(OS_ENOMEM), "mmap", NULL, NULL);
+    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
     goto failed;
   }
   m->pins++; /* in case the runtime runs the finalizer inside the call */
@@ -269,8 +312,15 @@ bool mapping_to_buffer(napi_env env, mapping_t *m, napi_value *buffer) {
      * buffers; otherwise it may have run it, may run it later, or never:
      * the record stays for it (a few bytes), the pages go now, as nothing
      * can have their address. */
-    if (status == napi_no_external_buffers_allowed) m->store_freed = true;
-    throw_napi_failure(env);
+    if (status == napi_no_external_buffers_allowed) {
+      m->store_freed = true;
+      napi_throw_error(env, "ERR_MMAP_IO_EXTERNAL_BUFFERS_FORBIDDEN",
+                       "This runtime forbids Buffers over memory outside its JavaScript "
+                       "heap (the V8 sandbox, as in Electron), so a mapping cannot be "
+                       "handed out as a zero-copy Buffer");
+    } else {
+      throw_napi_failure(env);
+    }
     goto failed;
   }
   /* Where transfer() can move the pages to another thread, teardown needs
@@ -303,9 +353,16 @@ bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
   registry_remove(r, m);
   m->pins++;
   if (napi_detach_arraybuffer(env, arraybuffer) != napi_ok) {
+    bool pending = false;
     m->pins--;
     if (!m->store_freed) registry_add(r, m); /* cannot fail: its slot is free */
-    throw_napi_failure(env);
+    /* Bun refuses to detach a buffer that an operation in progress holds
+     * (fs.read, say): the mapping stays as it was. */
+    if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
+      napi_throw_error(env, "ERR_MMAP_IO_CANNOT_DETACH",
+                       "The runtime refuses to detach this mapping's ArrayBuffer now (an "
+                       "operation in progress, such as fs.read, holds it); the mapping is "
+                       "unchanged: unmap() it once that operation completes");
     settle(env, m);
     return false;
   }
@@ -326,21 +383,26 @@ void mapping_unpin(napi_env env, mapping_t *m) {
 /* ---- the environment's end ---------------------------------------------- */
 
 void mapping_teardown(env_state_t *st) {
-  mapping_t *m = st->all, *next;
+  mapping_t *m, *next;
+  mapping_drain(NULL, st);
+  os_spin_lock(&owners);
+  for (m = st->all; m != NULL; m = m->next) m->owner = NULL;
+  os_spin_unlock(&owners);
+  m = st->all;
   /* Node has run every finalizer by now and freed the environment's
-   * references; another runtime may not have: a mapping still listed may be
-   * in use by another thread, so its file's pages go but its addresses stay
-   * reserved, and a finalizer that comes later frees the record. */
+   * references. Deno runs them after this, as the isolate goes, and a
+   * mapping still listed may be in use by another thread: its file's pages
+   * go now, its addresses stay reserved until its finalizer comes (and
+   * frees the record), whenever and wherever that is. */
   while (m != NULL) {
     next = m->next;
     m->prev = m->next = NULL;
-    m->owner = NULL;
     m->waiting = false;
+    m->external = false; /* the environment's isolate is gone */
     m->ab[0] = m->ab[1] = NULL;
     if (m->registry != NULL) {
       registry_remove(m->registry, m);
       m->released = true;
-      if (transfer_possible) m->escaped = true;
     }
     settle(NULL, m);
     m = next;

@@ -24,10 +24,14 @@
  *
  * Finalizers may run later (Node), synchronously inside the Node-API call
  * that triggers them (Bun and Deno run them inside napi_detach_arraybuffer;
- * a failed napi_create_external_buffer may run it), or never (a runtime that
- * refuses external buffers). Every path pins the record while it calls into
- * the runtime, so a finalizer that runs "now" only marks the record, and the
- * caller settles it afterwards.
+ * a failed napi_create_external_buffer may run it), never (a runtime that
+ * refuses external buffers), or on another thread: Deno lets postMessage
+ * move a mapped ArrayBuffer to a worker and runs the finalizer where the
+ * last ArrayBuffer died, with the creator's env, which must not be used
+ * there. Every path pins the record while it calls into the runtime, so a
+ * finalizer that runs "now" only marks the record and the caller settles it
+ * afterwards; one on another thread hands the record to its owner's thread
+ * (mapping_drain()).
  */
 #ifndef MMAP_IO_MAPPING_H
 #define MMAP_IO_MAPPING_H
@@ -60,6 +64,8 @@ typedef struct mapping {
   struct mapping *prev, *next;  /* the owner's list of every record */
   struct mapping *next_waiting; /* the owner's queue of released mappings
                                    whose ArrayBuffer is not collected yet */
+  struct mapping *next_remote;  /* the owner's list of mappings finalized on
+                                   another thread */
   unsigned pins;    /* threadpool jobs and calls in progress */
   uint8_t pages;    /* pages_t */
   bool released;    /* unmap() released the file's pages */
@@ -82,6 +88,8 @@ struct env_state {
   size_t waiting_count;
   size_t placeholders; /* records of this environment reserving addresses
                           that will be given back */
+  uintptr_t thread;     /* the environment's thread */
+  mapping_t *remote;    /* finalized on another thread; under a lock */
   bool classified; /* teardown has classified the live mappings */
 };
 
@@ -90,6 +98,9 @@ extern size_t page_size;
 /* ArrayBuffer.prototype.transfer exists: a mapping can move to another
  * thread without our knowing. */
 extern bool transfer_possible;
+/* The runtime may run finalizers where no handle can be made (Deno, when
+ * one of its own operations lets go of a buffer). */
+extern bool finalizers_without_handles;
 
 void mapping_init(void);
 env_state_t *env_state_new(void);
@@ -117,6 +128,8 @@ bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer);
 size_t mapping_poll(napi_env env, env_state_t *st);
 /* The same for the first two in the queue: map() calls it. */
 void mapping_poll_some(napi_env env, env_state_t *st);
+/* Finish what finalizers that ran on other threads left to this one. */
+void mapping_drain(napi_env env, env_state_t *st);
 
 /* Pins keep the file's pages mapped while a threadpool job uses them. */
 void mapping_pin(mapping_t *m);

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "errors.h"
 #include "mapping.h"
+#include "syserr.h"
 
 static bool set_number(napi_env env, napi_value obj, const char *name, double value) {
   napi_value v;
@@ -44,6 +45,26 @@ static napi_value make_advice_kinds(napi_env env) {
   return obj;
 }
 
+/* [[errno, code, message], ...]: the system errors the addon names
+ * (syserr.c), for the test that compares them with Node's own. */
+static napi_value make_system_errors(napi_env env) {
+  napi_value list, entry, v;
+  const char *code, *message;
+  int number;
+  unsigned i;
+  if (napi_create_array(env, &list) != napi_ok) return NULL;
+  for (i = 0; syserr_entry(i, &code, &message, &number); i++) {
+    if (napi_create_array_with_length(env, 3, &entry) != napi_ok ||
+        napi_create_int32(env, number, &v) != napi_ok || napi_set_element(env, entry, 0, v) != napi_ok ||
+        napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &v) != napi_ok ||
+        napi_set_element(env, entry, 1, v) != napi_ok ||
+        napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &v) != napi_ok ||
+        napi_set_element(env, entry, 2, v) != napi_ok || napi_set_element(env, list, i, entry) != napi_ok)
+      return NULL;
+  }
+  return list;
+}
+
 static napi_value make_features(napi_env env) {
   os_feature_t features[16];
   size_t n = os_features(features, sizeof features / sizeof features[0]), i;
@@ -68,6 +89,14 @@ static bool has_transfer(napi_env env) {
          napi_typeof(env, fn, &type) == napi_ok && type == napi_function;
 }
 
+/* Whether the runtime defines the global `name` (Deno, Bun). */
+static bool has_global(napi_env env, const char *name) {
+  napi_value global;
+  bool has = false;
+  return napi_get_global(env, &global) == napi_ok &&
+         napi_has_named_property(env, global, name, &has) == napi_ok && has;
+}
+
 static void finalize_state(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -78,7 +107,7 @@ static void finalize_state(napi_env env, void *data, void *hint) {
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   env_state_t *st;
-  napi_value constants, features, kinds;
+  napi_value constants, features, kinds, errors;
   napi_property_descriptor functions[] = {
       FUNCTION("map", js_map),
       FUNCTION("unmap", js_unmap),
@@ -100,6 +129,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
    * writes them twice. */
   mapping_init();
   if (has_transfer(env)) transfer_possible = true;
+  if (has_global(env, "Deno")) finalizers_without_handles = true;
 
   if ((st = env_state_new()) == NULL) {
     napi_throw_error(env, "ENOMEM", "mmap-io: out of memory");
@@ -113,12 +143,13 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   CHECK(env, napi_define_properties(env, exports, sizeof functions / sizeof functions[0],
                                     functions));
   if ((constants = make_constants(env)) == NULL || (features = make_features(env)) == NULL ||
-      (kinds = make_advice_kinds(env)) == NULL) {
+      (kinds = make_advice_kinds(env)) == NULL || (errors = make_system_errors(env)) == NULL) {
     throw_napi_failure(env);
     return NULL;
   }
   CHECK(env, napi_set_named_property(env, exports, "constants", constants));
   CHECK(env, napi_set_named_property(env, exports, "features", features));
   CHECK(env, napi_set_named_property(env, exports, "adviceKinds", kinds));
+  CHECK(env, napi_set_named_property(env, exports, "systemErrors", errors));
   return exports;
 }

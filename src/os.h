@@ -2,9 +2,9 @@
  * The operating-system layer: everything the binding needs from the OS, and
  * nothing else. os_posix.c and os_win.c each implement all of it.
  *
- * Every function that can fail returns 0 or a negative libuv error code
- * (uv_translate_sys_error of the OS error), so errors.c can name it with
- * uv_err_name() and describe it with uv_strerror() the way Node's fs does.
+ * Every function that can fail returns 0 or a negative error number as
+ * Node gives it (err.errno): -errno on POSIX, libuv's numbers for the
+ * translated Win32 error on Windows. syserr.c names it.
  */
 #ifndef MMAP_IO_OS_H
 #define MMAP_IO_OS_H
@@ -12,22 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* libuv is part of every Node process; these three functions have kept their
- * ABI for all of libuv 1.x. Declared here so the addon needs no uv headers. */
-#if defined(_WIN32)
-#define MMAP_IO_UV_EXTERN __declspec(dllimport)
-#else
-#define MMAP_IO_UV_EXTERN
-#endif
-MMAP_IO_UV_EXTERN int uv_translate_sys_error(int sys_errno);
-MMAP_IO_UV_EXTERN const char *uv_err_name(int err);
-MMAP_IO_UV_EXTERN const char *uv_strerror(int err);
-
-/* Errors the binding raises itself, as libuv error numbers (they differ
- * between platforms). */
-typedef enum { OS_ENOMEM, OS_EPERM, OS_ECANCELED, OS_ENODEV, OS_EAGAIN } os_errno_t;
-int os_uv_error(os_errno_t e);
 
 /* What madvise() advice does to the data in the pages it is given. */
 typedef enum {
@@ -106,6 +90,12 @@ typedef struct {
 } os_feature_t;
 /* Fills `out` (at most `max` entries) and returns how many it filled. */
 size_t os_features(os_feature_t *out, size_t max);
+
+/* The calling thread, comparable with ==. */
+uintptr_t os_thread_self(void);
+/* A pointer that another thread may be writing, read without a lock: the
+ * caller takes the lock only when it is not NULL. */
+void *os_peek_pointer(void *const *p);
 
 /* A lock for state shared by every thread (a spin lock: it is held only
  * for a few loads and stores). */

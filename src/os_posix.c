@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,18 +98,7 @@ const os_constant_t os_constants[] = {
 #undef A
 #undef C
 
-static int last_error(void) { return uv_translate_sys_error(errno); }
-
-int os_uv_error(os_errno_t e) {
-  switch (e) {
-    case OS_ENOMEM: return uv_translate_sys_error(ENOMEM);
-    case OS_EPERM: return uv_translate_sys_error(EPERM);
-    case OS_ENODEV: return uv_translate_sys_error(ENODEV);
-    case OS_EAGAIN: return uv_translate_sys_error(EAGAIN);
-    case OS_ECANCELED: break;
-  }
-  return uv_translate_sys_error(ECANCELED);
-}
+static int last_error(void) { return -errno; }
 
 size_t os_page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
@@ -159,9 +149,9 @@ int os_check_mappable(int64_t fd) {
    * needs no test: mmap() refuses it with ENODEV, and so do we sockets. */
   int type;
   socklen_t size = sizeof type;
-  if ((int64_t)(int)fd != fd) return uv_translate_sys_error(EBADF);
+  if ((int64_t)(int)fd != fd) return -EBADF;
   if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0)
-    return uv_translate_sys_error(ENODEV);
+    return -ENODEV;
   return errno == ENOTSOCK ? 0 : last_error();
 #else
   (void)fd; /* elsewhere mmap() refuses sockets itself */
@@ -174,7 +164,7 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
   void *p;
   (void)extra;
   if ((int64_t)(off_t)offset != offset || (int64_t)(int)fd != fd)
-    return uv_translate_sys_error(EOVERFLOW);
+    return -EOVERFLOW;
   p = mmap(NULL, len, prot, flags, (int)fd, (off_t)offset);
   if (p == MAP_FAILED) return last_error();
   *addr = p;
@@ -243,7 +233,7 @@ int os_prefetch(void *addr, size_t len) {
     local.iov_len = n;
     got = process_vm_readv(getpid(), &local, 1, remote, n, 0);
     if (got < 0) return last_error();
-    if ((size_t)got != n) return uv_translate_sys_error(EFAULT); /* stopped at a bad page */
+    if ((size_t)got != n) return -EFAULT; /* stopped at a bad page */
   }
 #endif
   return 0;
@@ -253,10 +243,10 @@ int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
 #ifdef POSIX_FADV_NORMAL
   /* posix_fadvise returns the error number rather than setting errno. */
   int err = posix_fadvise((int)fd, (off_t)offset, (off_t)len, advice);
-  return err == 0 ? 0 : uv_translate_sys_error(err);
+  return err == 0 ? 0 : -err;
 #else
   (void)fd; (void)offset; (void)len; (void)advice;
-  return uv_translate_sys_error(ENOSYS);
+  return -ENOSYS;
 #endif
 }
 
@@ -297,21 +287,25 @@ const char *os_lock_hint(int err, size_t len) {
   struct rlimit limit;
   unsigned long long locked;
   int unlimited;
-  if (err == uv_translate_sys_error(EAGAIN))
+  if (err == -EAGAIN)
     return "locked memory is limited by RLIMIT_MEMLOCK, see ulimit -l";
-  if (err != uv_translate_sys_error(ENOMEM) && err != uv_translate_sys_error(EPERM))
+  if (err != -ENOMEM && err != -EPERM)
     return NULL;
   lock_status(&unlimited, &locked);
   if (!unlimited && getrlimit(RLIMIT_MEMLOCK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
-      (err == uv_translate_sys_error(EPERM) || locked + len > limit.rlim_cur))
+      (err == -EPERM || locked + len > limit.rlim_cur))
     return "locked memory is limited by RLIMIT_MEMLOCK, see ulimit -l";
   /* The limit is not the cause: mlock() also says ENOMEM for pages that it
    * cannot bring into memory. */
-  return err == uv_translate_sys_error(ENOMEM)
+  return err == -ENOMEM
              ? "the range has pages that cannot be locked: PROT_NONE pages, or "
                "pages past the end of the file"
              : NULL;
 }
+
+uintptr_t os_thread_self(void) { return (uintptr_t)pthread_self(); }
+
+void *os_peek_pointer(void *const *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
 void os_spin_lock(os_spinlock_t *l) {
   while (__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();

@@ -1,18 +1,36 @@
 /* The OS layer on Windows: file mappings and views. See os.h.
  *
  * The POSIX names keep their POSIX values here, so JavaScript code is the
- * same on every platform; this file translates them. Errors are Win32 error
- * codes translated by libuv (uv_translate_sys_error), as Node's fs does. */
+ * same on every platform; this file translates them. Win32 errors are
+ * translated to the codes Node's fs gives them (translate()). */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <psapi.h>
 #include <winsock2.h> /* WSAEACCES */
 
 #include "os.h"
+#include "syserr.h"
 
-/* The fd is a CRT descriptor of node.exe's C runtime, which is not ours:
- * libuv, inside node.exe, turns it into the file's HANDLE. */
-MMAP_IO_UV_EXTERN HANDLE uv_get_osfhandle(int fd);
+/* The fd is a descriptor of the runtime's C runtime, which is not ours
+ * (node.exe links its own): the runtime's uv_get_osfhandle turns it into
+ * the file's HANDLE. Looked up when first needed, so that the addon imports
+ * nothing beyond Node-API and loads where there is no libuv; without it,
+ * the shared C runtime's _get_osfhandle. */
+typedef intptr_t(__cdecl *osfhandle_fn)(int);
+static HANDLE handle_of(int64_t fd) {
+  static osfhandle_fn get;
+  static int looked;
+  if (!looked) {
+    get = (osfhandle_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(NULL), "uv_get_osfhandle");
+    if (get == NULL) {
+      HMODULE crt = GetModuleHandleW(L"ucrtbase.dll");
+      if (crt != NULL) get = (osfhandle_fn)(void (*)(void))GetProcAddress(crt, "_get_osfhandle");
+    }
+    looked = 1;
+  }
+  if (get == NULL || (int64_t)(int)fd != fd) return INVALID_HANDLE_VALUE;
+  return (HANDLE)get((int)fd);
+}
 
 #define PROT_NONE 0
 #define PROT_READ 1
@@ -46,24 +64,46 @@ const os_constant_t os_constants[] = {
 #undef A
 #undef C
 
-/* libuv says EPERM for ERROR_ACCESS_DENIED; POSIX mmap says EACCES for the
- * same failure (a mapping the file's open mode does not allow), and so do we. */
+/* The Win32 errors these calls give, as Node's fs names them (libuv's
+ * translation), except ERROR_ACCESS_DENIED: EACCES, as POSIX mmap says for
+ * the same failure (a mapping the file's open mode does not allow), where
+ * libuv says EPERM. */
 static int translate(DWORD err) {
-  return uv_translate_sys_error(err == ERROR_ACCESS_DENIED ? WSAEACCES : (int)err);
+  const char *code;
+  switch (err) {
+    case ERROR_ACCESS_DENIED:
+    case ERROR_NOACCESS:
+    case ERROR_INVALID_ACCESS: code = "EACCES"; break;
+    case ERROR_INVALID_HANDLE: code = "EBADF"; break;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_COMMITMENT_LIMIT:
+    case ERROR_WORKING_SET_QUOTA:
+    case ERROR_NOT_ENOUGH_QUOTA: code = "ENOMEM"; break;
+    case ERROR_INVALID_PARAMETER:
+    case ERROR_INVALID_ADDRESS:
+    case ERROR_MAPPED_ALIGNMENT: code = "EINVAL"; break;
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND: code = "ENOENT"; break;
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_USER_MAPPED_FILE: code = "EBUSY"; break;
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL: code = "ENOSPC"; break;
+    case ERROR_PRIVILEGE_NOT_HELD: code = "EPERM"; break;
+    case ERROR_OPERATION_ABORTED: code = "ECANCELED"; break;
+    case ERROR_NOT_SUPPORTED: code = "ENOTSUP"; break;
+    case ERROR_BAD_UNIT: code = "ENODEV"; break;
+    case ERROR_INVALID_FUNCTION: code = "EISDIR"; break;
+    case ERROR_IO_DEVICE:
+    case ERROR_CRC: code = "EIO"; break;
+    case ERROR_FILE_INVALID: code = "ENXIO"; break;
+    default: code = "UNKNOWN";
+  }
+  return syserr_number(code);
 }
 
 static int last_error(void) { return translate(GetLastError()); }
-
-int os_uv_error(os_errno_t e) {
-  switch (e) {
-    case OS_ENOMEM: return uv_translate_sys_error(ERROR_NOT_ENOUGH_MEMORY);
-    case OS_EPERM: return uv_translate_sys_error(ERROR_PRIVILEGE_NOT_HELD);
-    case OS_ENODEV: return uv_translate_sys_error(ERROR_BAD_UNIT);
-    case OS_EAGAIN: return uv_translate_sys_error(WSAEWOULDBLOCK);
-    case OS_ECANCELED: break;
-  }
-  return uv_translate_sys_error(ERROR_OPERATION_ABORTED);
-}
 
 static SYSTEM_INFO system_info(void) {
   SYSTEM_INFO info;
@@ -81,10 +121,10 @@ size_t os_map_count_limit(void) { return 0; }
 size_t os_map_count(void) { return 0; }
 
 int os_check_mappable(int64_t fd) {
-  HANDLE file = uv_get_osfhandle((int)fd);
-  if (file == INVALID_HANDLE_VALUE) return uv_translate_sys_error(ERROR_INVALID_HANDLE);
+  HANDLE file = handle_of(fd);
+  if (file == INVALID_HANDLE_VALUE) return syserr_number("EBADF");
   /* Pipes and sockets have no pages to map. */
-  if (GetFileType(file) != FILE_TYPE_DISK) return uv_translate_sys_error(ERROR_BAD_UNIT);
+  if (GetFileType(file) != FILE_TYPE_DISK) return syserr_number("ENODEV");
   return 0;
 }
 
@@ -110,8 +150,8 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
   int err = 0;
 
   if (!anonymous) {
-    file = uv_get_osfhandle((int)fd);
-    if (file == INVALID_HANDLE_VALUE) return uv_translate_sys_error(ERROR_INVALID_HANDLE);
+    file = handle_of(fd);
+    if (file == INVALID_HANDLE_VALUE) return syserr_number("EBADF");
   }
   /* The mapping object needs some access; PROT_NONE is applied afterwards. */
   protection = page_protection(prot == PROT_NONE ? PROT_READ : prot, private_copy);
@@ -240,18 +280,15 @@ int os_prefetch(void *addr, size_t len) {
    * fails instead of raising an access violation. */
   for (i = 0; i < len; i += page) {
     if (!ReadProcessMemory(GetCurrentProcess(), (char *)addr + i, &byte, 1, &got))
-      return uv_translate_sys_error(ERROR_NOACCESS);
+      return syserr_number("EFAULT");
   }
   return 0;
 }
 
-/* Windows has no page-cache advice: ENOSYS. No Win32 error translates to
- * it, so this is libuv's own number for it on Windows (UV__ENOSYS in
- * uv/errno.h); a negative number passes through uv_translate_sys_error. */
-#define UV_ENOSYS_ON_WINDOWS (-4054)
+/* Windows has no page-cache advice. */
 int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
   (void)fd; (void)offset; (void)len; (void)advice;
-  return uv_translate_sys_error(UV_ENOSYS_ON_WINDOWS);
+  return syserr_number("ENOSYS");
 }
 
 int os_lock(void *addr, size_t len) {
@@ -279,10 +316,14 @@ int os_protect(void *addr, size_t len, int prot) {
 
 const char *os_lock_hint(int err, size_t len) {
   (void)len;
-  if (err == uv_translate_sys_error(ERROR_WORKING_SET_QUOTA) || err == uv_translate_sys_error(ERROR_NOT_ENOUGH_QUOTA))
+  if (err == syserr_number("ENOMEM"))
     return "locked pages are limited by the process's minimum working set size";
   return NULL;
 }
+
+uintptr_t os_thread_self(void) { return (uintptr_t)GetCurrentThreadId(); }
+
+void *os_peek_pointer(void *const *p) { return InterlockedCompareExchangePointer((void *volatile *)p, NULL, NULL); }
 
 void os_spin_lock(os_spinlock_t *l) {
   while (InterlockedExchange(&l->held, 1) != 0) SwitchToThread();

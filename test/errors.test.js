@@ -4,7 +4,7 @@ const assert = require('assert')
 const fs = require('fs')
 const util = require('util')
 const mmap = require('..')
-const { tmpFile, openFd, closeFds, runChild, assertChildOk, failShim, scratch, isLinux, isWindows, skip } = require('./helpers')
+const { tmpFile, openFd, closeFds, runChild, assertChildOk, failShim, scratch, isLinux, isWindows, skip, runtime } = require('./helpers')
 
 const { PROT_READ, PROT_WRITE, MAP_SHARED, PAGESIZE } = mmap
 const RW = PROT_READ | PROT_WRITE
@@ -22,6 +22,29 @@ function assertSystemError (fn, code, syscall) {
     return true
   })
 }
+
+describe('system error names', function () {
+  it('the addon names every system error as Node does, with Node\'s number and text, and imports nothing from libuv', function () {
+    const binding = require('../lib/binding')
+    const node = util.getSystemErrorMap()
+    let compared = 0
+    let unknownHere = 0
+    for (const [errno, code, message] of binding.systemErrors) {
+      // Deno's map lacks some of Node's (EOVERFLOW, ...): compare what it has.
+      if (runtime === 'deno' && !node.has(errno)) { unknownHere++; continue }
+      assert.deepStrictEqual(node.get(errno), [code, message], `${code} (${errno})`)
+      compared++
+    }
+    process.stdout.write(`      ${compared} system errors named as ${runtime} names them${unknownHere ? ` (${unknownHere} it does not know)` : ''}\n`)
+    assert.ok(compared >= (isWindows ? 60 : 45))
+    if (isLinux) {
+      const file = binding.file
+      const undefinedSymbols = require('child_process').execFileSync('nm', ['-D', '--undefined-only', file], { encoding: 'utf8' })
+      assert.deepStrictEqual(undefinedSymbols.match(/\buv_\w+/g), null)
+      assert.ok(/\bnapi_create_external_buffer\b/.test(undefinedSymbols))
+    }
+  })
+})
 
 describe('argument errors', function () {
   afterEach(closeFds)

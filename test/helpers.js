@@ -42,15 +42,38 @@ function closeFds () {
   }
 }
 
-// Run `code` in a child Node process with mmap-io resolvable; returns
-// { status, signal, stdout, stderr }.
+// The runtime running the tests: node, bun or deno (test:bun, test:deno).
+const runtime = process.versions.bun ? 'bun' : process.versions.deno ? 'deno' : 'node'
+
+// Node's flags as this runtime takes them: Deno passes V8's own through
+// --v8-flags.
+const runtimeFlags = (flags) => runtime === 'deno'
+  ? flags.map((f) => f === '--expose-gc' ? '--v8-flags=--expose-gc' : f)
+  : flags
+
+// The arguments that run the script `file` with this runtime (process.execPath).
+function scriptArgs (file, args = [], flags = []) {
+  return runtime === 'deno'
+    ? ['run', '-A', ...runtimeFlags(flags), file, ...args]
+    : [...flags, file, ...args]
+}
+
+// The arguments that evaluate `code` (CommonJS) with this runtime.
+function evalArgs (code, flags = []) {
+  return runtime === 'deno'
+    ? ['eval', '--ext=cjs', ...runtimeFlags(flags), code]
+    : [...flags, '-e', code]
+}
+
+// Run `code` in a child process of this runtime with mmap-io resolvable;
+// returns { status, signal, stdout, stderr }.
 function runChild (code, { env = {}, args = [], input, cwd = root, timeout = 300000 } = {}) {
   // Keep what is preloaded already (the sanitizer runtimes under test:asan),
   // after the caller's library so that its wrappers see the addon's calls.
   if (env.LD_PRELOAD && process.env.LD_PRELOAD) {
     env = { ...env, LD_PRELOAD: `${env.LD_PRELOAD}:${process.env.LD_PRELOAD}` }
   }
-  const r = spawnSync(process.execPath, [...args, '-e', code], {
+  const r = spawnSync(process.execPath, evalArgs(code, args), {
     cwd,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -143,7 +166,10 @@ function hookedPackage () {
   fs.cpSync(path.join(root, 'lib'), path.join(hookedDir, 'lib'), { recursive: true })
   fs.copyFileSync(path.join(root, 'package.json'), path.join(hookedDir, 'package.json'))
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(hookedDir, 'node_modules'))
-  const include = path.join(path.dirname(process.execPath), '..', 'include', 'node')
+  // Node-API's headers: the running Node's, or the system Node's under Bun
+  // and Deno.
+  let include = path.join(path.dirname(process.execPath), '..', 'include', 'node')
+  if (!fs.existsSync(path.join(include, 'node_api.h'))) include = '/usr/include/node'
   const san = sanitized ? ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g'] : []
   const objects = []
   for (const f of fs.readdirSync(path.join(root, 'src'))) {
@@ -181,6 +207,9 @@ function skip (ctx, reason) {
 const sanitized = process.env.MMAP_IO_SANITIZED === '1'
 
 module.exports = {
+  runtime,
+  scriptArgs,
+  evalArgs,
   skip,
   isWindows,
   isLinux,

@@ -6,7 +6,7 @@ const fs = require('fs')
 const path = require('path')
 const { Worker } = require('worker_threads')
 const mmap = require('..')
-const { tmpFile, openFd, closeFds, runChild, assertChildOk, mappingCount, sanitized, isLinux, isWindows, assertCrashed, skip } = require('./helpers')
+const { tmpFile, openFd, closeFds, runChild, assertChildOk, mappingCount, sanitized, isLinux, isWindows, assertCrashed, skip, runtime } = require('./helpers')
 
 const { PROT_READ, PROT_WRITE, MAP_SHARED, PAGESIZE } = mmap
 const RW = PROT_READ | PROT_WRITE
@@ -144,6 +144,7 @@ describe('garbage collection', function () {
 
   it('unmaps dropped Buffers once the event loop turns', function () {
     if (!isLinux) skip(this, 'counted in /proc/self/maps')
+    if (runtime === 'deno') skip(this, 'Deno runs external buffers\' finalizers in later garbage collections, not after gc() and a turn of the loop')
     const file = tmpFile(PAGESIZE)
     const out = assertChildOk(runChild(`
       const mmap = require('mmap-io'), fs = require('fs')
@@ -207,7 +208,7 @@ describe('the mapping limit', function () {
     const out = assertChildOk(runChild(`
       const mmap = require('mmap-io'), fs = require('fs')
       const fd = fs.openSync(${JSON.stringify(file)}, 'r')
-      let i = 0, error
+      let i = 0, error = {}
       try {
         for (; i < 200000; i++) mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
       } catch (e) { error = e }
@@ -219,6 +220,13 @@ describe('the mapping limit', function () {
       })
     `, { args: ['--expose-gc'] }))
     const r = JSON.parse(out)
+    if (runtime === 'deno' && r.i === 200000) {
+      // Deno collects dropped Buffers during the loop itself (its finalizers
+      // run in garbage collection), so it never reaches the budget.
+      process.stdout.write('      200000 maps without ENOMEM: Deno released the dropped ones meanwhile\n')
+      assert.strictEqual(r.again, PAGESIZE)
+      return
+    }
     process.stdout.write(`      ENOMEM after ${r.i} live mappings\n`)
     assert.ok(r.i > 30000 && r.i < 65530, out)
     assert.strictEqual(r.code, 'ENOMEM')
@@ -234,20 +242,30 @@ describe('the mapping limit', function () {
       const mmap = require('mmap-io'), fs = require('fs')
       const count = () => { const t = fs.readFileSync('/proc/self/maps'); let n = 0; for (const c of t) n += c === 10; return n }
       const fd = fs.openSync(${JSON.stringify(file)}, 'r')
-      let i = 0, peak = 0, rss = 0, sum = 0
+      let i = 0, peak = 0, rss = 0, sum = 0, code = null
       function batch () {
-        for (let j = 0; j < 1000; j++, i++) sum += mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)[0]
-        if (i % 5000 === 0) {
+        try {
+          for (let j = 0; j < 1000; j++, i++) sum += mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)[0]
+        } catch (e) { code = e.code }
+        if (i % 5000 === 0 || code) {
           peak = Math.max(peak, count())
           rss = Math.max(rss, process.memoryUsage().rss)
         }
-        if (i < 1000000) setImmediate(batch)
-        else console.log(JSON.stringify({ i, sum, peak, rss }))
+        if (i < 1000000 && !code) setImmediate(batch)
+        else console.log(JSON.stringify({ i, sum, peak, rss, code }))
       }
       batch()
     `))
     const r = JSON.parse(out)
-    process.stdout.write(`      ${r.i} maps; peak ${r.peak} mappings, peak RSS ${(r.rss / 2 ** 20).toFixed(0)} MiB\n`)
+    process.stdout.write(`      ${r.i} maps; peak ${r.peak} mappings, peak RSS ${(r.rss / 2 ** 20).toFixed(0)} MiB${r.code ? `; ${r.code}` : ''}\n`)
+    if (runtime === 'deno' && r.code === 'ENOMEM') {
+      // Deno collects dropped Buffers too late for a loop that never
+      // unmaps: it reaches the budget, which refuses with a catchable
+      // ENOMEM (README, Runtimes).
+      assert.ok(r.peak <= 32768, out)
+      return
+    }
+    assert.strictEqual(r.code, null)
     assert.strictEqual(r.sum, 1000000)
     assert.ok(r.peak < 30000, out)
     if (!sanitized) assert.ok(r.rss < 300 * 2 ** 20, out)
@@ -269,9 +287,11 @@ describe('workers', function () {
     let answer
     try {
       // Mapped ArrayBuffers cannot be transferred: Node 20 sends a copy,
-      // Node 22 and later throw DataCloneError.
+      // Node 22 and later throw DataCloneError. Deno moves them; send a copy
+      // there, as the point here is the other thread's registry.
       try {
-        worker.postMessage(buf, [buf.buffer])
+        if (runtime === 'deno') worker.postMessage(Buffer.from(buf))
+        else worker.postMessage(buf, [buf.buffer])
       } catch (err) {
         assert.strictEqual(err.name, 'DataCloneError')
         worker.postMessage(buf) // a copy
@@ -325,15 +345,25 @@ describe('workers', function () {
     // exited, and V8 keeps a pool of heap pages; later threads reuse them.
     // Two rounds fill those caches (Node 26 needs the second), so the count
     // below measures what one more round leaves behind.
+    // A worker's 'exit' event can come before its environment is torn down
+    // (Bun): let teardown finish before counting.
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 250))
     await round(10000)
     await round(10000)
+    await settled()
     const before = mappingCount()
     const terminated = await round(10000)
+    await settled()
     const after = mappingCount()
     process.stdout.write(`      ${terminated} of 8 terminated midway; mappings before ${before}, after ${after}\n`)
     assert.strictEqual(terminated, 4)
     assert.strictEqual(mappingsOf(file, 0), 0)
-    if (!sanitized && isLinux) assert.ok(Math.abs(after - before) <= 10, `before ${before}, after ${after}`)
+    // Where transfer() exists (Node 22+), a worker that ends holding
+    // mappings may leave one address range reserved: its newest live
+    // mapping, which teardown cannot tell from one moved to another thread
+    // (README, Lifetimes). Eight workers: at most eight.
+    const reserved = typeof ArrayBuffer.prototype.transfer === 'function' ? 8 : 0
+    if (!sanitized && isLinux) assert.ok(after - before <= reserved + 10 && before - after <= 10, `before ${before}, after ${after}`)
   })
 })
 

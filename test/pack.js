@@ -25,7 +25,7 @@ const roundTrip = `
   mmap.sync(buf, true)
   mmap.unmap(buf)
   const back = fs.readFileSync(file, 'utf8').slice(0, 10)
-  const binary = require('node-gyp-build').resolve(path.dirname(require.resolve('mmap-io/package.json')))
+  const binary = Object.keys(require.cache).find((file) => file.endsWith('.node'))
   console.log(JSON.stringify({ back, binary }))
 `
 const esm = `

