@@ -3,7 +3,7 @@ import mmap from './index.js'
 
 export default mmap
 
-export type { MappedView, Integer, OpenOptions, SyncOptions, Features } from './index.js'
+export type { MappedView, Integer, OpenOptions, MapOptions, SyncOptions, Features, SharedBuffer, ShmCreateOptions, ShmOpenOptions } from './index.js'
 
 export declare const map: typeof mmap.map
 export declare const unmap: typeof mmap.unmap
@@ -17,6 +17,7 @@ export declare const unlock: typeof mmap.unlock
 export declare const protect: typeof mmap.protect
 export declare const fadvise: typeof mmap.fadvise
 export declare const promises: typeof mmap.promises
+export declare const shm: typeof mmap.shm
 export declare const features: typeof mmap.features
 export declare const PROT_READ: typeof mmap.PROT_READ
 export declare const PROT_WRITE: typeof mmap.PROT_WRITE

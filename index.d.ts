@@ -25,6 +25,36 @@ declare namespace mmap {
     populate?: boolean
     /** One of the MADV_* constants, for the whole mapping. */
     advice?: number
+    /**
+     * Return a Buffer over a SharedArrayBuffer, which postMessage shares with
+     * worker threads (Node 22.23+, 24.21+, 26, Bun; see features.sharedArrayBuffer).
+     */
+    sharedArrayBuffer?: boolean
+  }
+
+  interface MapOptions {
+    /**
+     * Return a Buffer over a SharedArrayBuffer, which postMessage shares with
+     * worker threads (Node 22.23+, 24.21+, 26, Bun; see features.sharedArrayBuffer).
+     */
+    sharedArrayBuffer?: boolean
+  }
+
+  /** A Buffer whose memory is a SharedArrayBuffer mapping. */
+  type SharedBuffer = Buffer & { readonly buffer: SharedArrayBuffer }
+
+  interface ShmCreateOptions {
+    /** Fail with EEXIST if the name exists (default true); else open it, grown to size if smaller. */
+    exclusive?: boolean
+    /** As for open(): a Buffer over a SharedArrayBuffer. */
+    sharedArrayBuffer?: boolean
+  }
+
+  interface ShmOpenOptions {
+    /** Map it read-only. */
+    readOnly?: boolean
+    /** As for open(): a Buffer over a SharedArrayBuffer. */
+    sharedArrayBuffer?: boolean
   }
 
   interface SyncOptions {
@@ -45,6 +75,8 @@ declare namespace mmap {
     readonly protect: boolean
     /** The OS limits how many mappings a process holds (vm.max_map_count). */
     readonly mappingLimit: boolean
+    /** The runtime has node_api_create_external_sharedarraybuffer: { sharedArrayBuffer: true } works. */
+    readonly sharedArrayBuffer: boolean
   }
 
   /**
@@ -64,8 +96,18 @@ declare namespace mmap {
     protection: number,
     flags: number,
     fd: number,
+    offset: Integer | undefined,
+    advise: number | undefined,
+    options: MapOptions & { sharedArrayBuffer: true }
+  ): SharedBuffer
+  function map (
+    size: Integer,
+    protection: number,
+    flags: number,
+    fd: number,
     offset?: Integer,
-    advise?: number
+    advise?: number,
+    options?: MapOptions
   ): Buffer
 
   /**
@@ -74,7 +116,26 @@ declare namespace mmap {
    * @throws {RangeError} ERR_OUT_OF_RANGE when offset + length is past the end of the file
    * @throws {Error} a system error with code, errno, syscall and path
    */
+  function open (path: string | Buffer | URL, options: OpenOptions & { sharedArrayBuffer: true }): SharedBuffer
   function open (path: string | Buffer | URL, options?: OpenOptions): Buffer
+
+  /**
+   * Named shared memory: memory that belongs to no file, found by name from
+   * any process (POSIX shm_open; a named pagefile-backed mapping on Windows).
+   * Names are 1 to 200 letters, digits, '.', '_' or '-', not starting with '.'.
+   */
+  namespace shm {
+    /** Creates it (size bytes, zero-filled) and maps it read-write. @throws {Error} EEXIST when exclusive and it exists */
+    function create (name: string, size: Integer, options: ShmCreateOptions & { sharedArrayBuffer: true }): SharedBuffer
+    function create (name: string, size: Integer, options?: ShmCreateOptions): Buffer
+    /** Maps an existing one. @throws {Error} ENOENT when there is none */
+    function open (name: string, options: ShmOpenOptions & { sharedArrayBuffer: true }): SharedBuffer
+    function open (name: string, options?: ShmOpenOptions): Buffer
+    /** Its size in bytes (on Windows rounded up to whole pages). */
+    function size (name: string): number
+    /** Removes the name (POSIX); the memory lives on in its mappings. A no-op on Windows, where it goes with its last mapping. */
+    function remove (name: string): void
+  }
 
   /**
    * Releases the mapping that `view` lies in, now. Every view of it (the Buffer,

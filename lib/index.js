@@ -59,6 +59,11 @@ function validateProtection (protection, name) {
 // Zero-length Buffers that open() returns for empty files: every function
 // accepts them and does nothing.
 const emptyFiles = new WeakSet()
+function emptyBuffer (shared) {
+  const empty = Buffer.from(shared ? new SharedArrayBuffer(0) : new ArrayBuffer(0))
+  emptyFiles.add(empty.buffer)
+  return empty
+}
 const isEmptyFile = (view) => lengthOf(view) === 0 && emptyFiles.has(view.buffer)
 
 // Byte length of a view; a DataView's byteLength throws once its
@@ -76,7 +81,35 @@ function range (view, offset, length) {
   return [from, len]
 }
 
-function map (size, protection, flags, fd, offset = 0, advise = 0) {
+// { sharedArrayBuffer }: options of map() (7th argument) and open().
+function sharedOption (options, name) {
+  if (options === undefined) return false
+  validateObject(options, name)
+  const shared = options.sharedArrayBuffer === undefined
+    ? false
+    : validateBoolean(options.sharedArrayBuffer, `${name}.sharedArrayBuffer`)
+  if (shared && !binding.features.sharedArrayBuffer) throw sharedUnavailable()
+  return shared
+}
+
+function sharedUnavailable () {
+  const err = new Error('SharedArrayBuffer mappings need node_api_create_external_sharedarraybuffer, ' +
+    `which this runtime (${runtimeName()}) does not have: Node 22.23+, 24.21+ and 26 (and Bun) do`)
+  err.code = 'ERR_MMAP_IO_SHARED_ARRAYBUFFER_UNAVAILABLE'
+  return err
+}
+
+function runtimeName () {
+  if (process.versions.bun) return `Bun ${process.versions.bun}`
+  if (process.versions.deno) return `Deno ${process.versions.deno}`
+  return `Node ${process.version}`
+}
+
+// A Buffer over a SharedArrayBuffer mapping: Buffer.from() of it is a view
+// of the same memory, which postMessage shares with other threads.
+const sharedBuffer = (sab, offset = 0, length = sab.byteLength - offset) => Buffer.from(sab, offset, length)
+
+function map (size, protection, flags, fd, offset = 0, advise = 0, options) {
   const len = toInteger(size, 'size', 1, MAX_LENGTH)
   validateProtection(protection, 'protection')
   validateInteger(flags, 'flags', 0, INT32_MAX)
@@ -94,6 +127,7 @@ function map (size, protection, flags, fd, offset = 0, advise = 0) {
     throw outOfRange('offset', `a multiple of ${ALLOCATIONGRANULARITY}`, offset)
   }
   validateAdvice(advise, 'advise')
+  if (sharedOption(options, 'options')) return sharedBuffer(binding.mapShared(len, protection, flags, fd, off, advise))
   return binding.map(len, protection, flags, fd, off, advise)
 }
 
@@ -271,6 +305,7 @@ function open (file, options = {}) {
   const priv = options.private === undefined ? false : validateBoolean(options.private, 'options.private')
   const populate = options.populate === undefined ? false : validateBoolean(options.populate, 'options.populate')
   const advice = options.advice === undefined ? 0 : validateAdvice(options.advice, 'options.advice')
+  const shared = sharedOption(options, 'options')
   const wanted = options.length === undefined ? undefined : toInteger(options.length, 'options.length', 0, MAX_OFFSET)
   const delta = offset % ALLOCATIONGRANULARITY
   const kind = advice === 0 ? ADVICE_KEEPS : adviceKind(advice)
@@ -326,11 +361,7 @@ function open (file, options = {}) {
     const length = wanted === undefined
       ? fileSize - offset
       : toInteger(wanted, 'options.length', 0, fileSize - offset)
-    if (length === 0) {
-      const empty = Buffer.from(new ArrayBuffer(0))
-      emptyFiles.add(empty.buffer)
-      return empty
-    }
+    if (length === 0) return emptyBuffer(shared)
     checkLength(length, 'options.length', wanted === undefined ? length : options.length)
     // Map from the granularity boundary below offset; hand out the view at
     // the byte asked for.
@@ -340,7 +371,9 @@ function open (file, options = {}) {
     const prot = mode === 'r' && !priv ? C.PROT_READ : C.PROT_READ | C.PROT_WRITE
     let buf
     try {
-      buf = binding.map(delta + length, prot, flags, fd, offset - delta, advice)
+      buf = shared
+        ? sharedBuffer(binding.mapShared(delta + length, prot, flags, fd, offset - delta, advice))
+        : binding.map(delta + length, prot, flags, fd, offset - delta, advice)
     } catch (err) {
       if (err.syscall) {
         err.path = pathOf(file)
@@ -356,6 +389,70 @@ function open (file, options = {}) {
     fs.closeSync(fd)
   }
 }
+
+// Named shared memory: memory that belongs to no file, found by name from
+// any process. Names are portable: letters, digits, '.', '_' and '-'.
+const SHM_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/
+
+function validateShmName (name) {
+  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
+  if (!SHM_NAME.test(name)) {
+    throw invalidArgValue('name', "must be 1 to 200 letters, digits, '.', '_' or '-', not starting with '.'", name)
+  }
+  return name
+}
+
+// Adds the name to a system error, as fs adds the path.
+function withName (name, fn) {
+  try {
+    return fn()
+  } catch (err) {
+    if (err.syscall) {
+      err.path = name
+      err.message += ` '${name}'`
+    }
+    throw err
+  }
+}
+
+function shmResult (result, shared) {
+  if (result === null) return emptyBuffer(shared)
+  return shared ? sharedBuffer(result) : result
+}
+
+const shm = {
+  // create(name, size[, { exclusive = true, sharedArrayBuffer = false }])
+  create (name, size, options = {}) {
+    validateShmName(name)
+    const len = toInteger(size, 'size', 1, MAX_LENGTH)
+    validateObject(options, 'options')
+    const exclusive = options.exclusive === undefined ? true : validateBoolean(options.exclusive, 'options.exclusive')
+    const shared = sharedOption(options, 'options')
+    return withName(name, () => shmResult(binding.shmMap(name, len, true, exclusive, false, shared), shared))
+  },
+
+  // open(name[, { readOnly = false, sharedArrayBuffer = false }])
+  open (name, options = {}) {
+    validateShmName(name)
+    validateObject(options, 'options')
+    const readOnly = options.readOnly === undefined ? false : validateBoolean(options.readOnly, 'options.readOnly')
+    const shared = sharedOption(options, 'options')
+    return withName(name, () => shmResult(binding.shmMap(name, 0, false, false, readOnly, shared), shared))
+  },
+
+  // size(name) -> bytes (whole pages on Windows)
+  size (name) {
+    validateShmName(name)
+    return withName(name, () => binding.shmSize(name))
+  },
+
+  // remove(name): the memory itself lives on while mappings of it do.
+  remove (name) {
+    validateShmName(name)
+    withName(name, () => binding.shmRemove(name))
+  }
+}
+Object.freeze(shm)
 
 // Promise-returning functions whose system calls run on the libuv
 // threadpool. The mapping stays mapped until they settle, even if unmap()
@@ -418,6 +515,7 @@ module.exports = {
   protect,
   fadvise,
   promises,
+  shm,
   features: Object.freeze({ ...binding.features })
 }
 

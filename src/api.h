@@ -19,6 +19,13 @@ napi_value js_unlock(napi_env env, napi_callback_info info);
 napi_value js_protect(napi_env env, napi_callback_info info);
 napi_value js_fadvise(napi_env env, napi_callback_info info);
 napi_value js_poll(napi_env env, napi_callback_info info);
+napi_value js_map_shared(napi_env env, napi_callback_info info);
+napi_value js_reserved(napi_env env, napi_callback_info info);
+
+/* shm.c: named shared memory */
+napi_value js_shm_map(napi_env env, napi_callback_info info);
+napi_value js_shm_size(napi_env env, napi_callback_info info);
+napi_value js_shm_remove(napi_env env, napi_callback_info info);
 
 /* jobs.c: on the threadpool, returning promises */
 napi_value js_sync_async(napi_env env, napi_callback_info info);

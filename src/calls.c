@@ -48,8 +48,9 @@ static bool check_map_advice(napi_env env, int advice, size_t len) {
   return true;
 }
 
-/* map(size, protection, flags, fd, offset, advice) */
-napi_value js_map(napi_env env, napi_callback_info info) {
+/* map(size, protection, flags, fd, offset, advice) -> Buffer, or with
+ * `shared` a SharedArrayBuffer (lib/ makes the Buffer over it). */
+static napi_value map_common(napi_env env, napi_callback_info info, bool shared) {
   napi_value args[6], buffer = NULL;
   size_t argc = 6, i, len;
   int64_t a[6];
@@ -92,7 +93,7 @@ napi_value js_map(napi_env env, napi_callback_info info) {
                        err == syserr_number("EAGAIN") ? os_lock_hint(err, len) : NULL);
     return NULL;
   }
-  if ((m = mapping_new(st, addr, len, extra)) == NULL) {
+  if ((m = shared ? mapping_new_shared(addr, len, extra) : mapping_new(st, addr, len, extra)) == NULL) {
     os_unmap(addr, len, &extra);
     throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
     return NULL;
@@ -103,8 +104,32 @@ napi_value js_map(napi_env env, napi_callback_info info) {
     mapping_discard(m);
     return NULL;
   }
+  if (shared) return mapping_to_sharedarraybuffer(env, m, &buffer) ? buffer : NULL;
   if (!mapping_to_buffer(env, m, &buffer)) return NULL;
   return buffer;
+}
+
+napi_value js_map(napi_env env, napi_callback_info info) { return map_common(env, info, false); }
+
+/* reserved() -> how many address ranges are reserved for the life of the
+ * process (mappings that may have moved to another thread): for the tests. */
+napi_value js_reserved(napi_env env, napi_callback_info info) {
+  napi_value n;
+  (void)info;
+  CHECK(env, napi_create_double(env, (double)mapping_reserved_ranges(), &n));
+  return n;
+}
+
+/* mapShared(...): as map(), as a SharedArrayBuffer. */
+napi_value js_map_shared(napi_env env, napi_callback_info info) {
+  if (!mapping_shared_supported()) {
+    napi_throw_error(env, "ERR_MMAP_IO_SHARED_ARRAYBUFFER_UNAVAILABLE",
+                     "SharedArrayBuffer mappings need "
+                     "node_api_create_external_sharedarraybuffer, which this runtime does not "
+                     "have: Node 22.23+, 24.21+ and 26 (and Bun) do");
+    return NULL;
+  }
+  return map_common(env, info, true);
 }
 
 /* unmap(view) -> how many placeholders this environment holds: detach
@@ -127,8 +152,13 @@ napi_value js_unmap(napi_env env, napi_callback_info info) {
   mapping_drain(env, st);
   if (!get_view(env, arg, &view)) return NULL;
   if (view.mapping == NULL) {
+    if (view.released) return NULL; /* a released SharedArrayBuffer mapping */
     CHECK(env, napi_is_detached_arraybuffer(env, view.arraybuffer, &detached));
     if (!detached) throw_not_live(env);
+    return NULL;
+  }
+  if (view.mapping->shared) {
+    mapping_release_shared(view.mapping);
     return NULL;
   }
   if (!mapping_release(env, view.mapping, view.arraybuffer)) return NULL;

@@ -10,11 +10,19 @@
 
 size_t page_size;
 bool transfer_possible;
+
+/* node_api_create_external_sharedarraybuffer, where the runtime has it. */
+typedef void (*noenv_finalize_fn)(void *data, void *hint);
+typedef napi_status (*create_sab_fn)(napi_env env, void *data, size_t len,
+                                     noenv_finalize_fn finalize, void *hint, napi_value *result);
+static create_sab_fn create_sab;
 bool finalizers_without_handles;
 
 void mapping_init(void) {
   page_size = os_page_size();
   budget_init();
+  if (create_sab == NULL)
+    create_sab = (create_sab_fn)os_runtime_symbol("node_api_create_external_sharedarraybuffer");
 }
 
 /* Guards each record's owner, and every environment's list of records
@@ -70,11 +78,31 @@ static void unlink_record(mapping_t *m) {
   m->prev = m->next = NULL;
 }
 
+/* What each mapping tells V8 it holds, so that dropped mappings are
+ * collected (and their finalizers run) before the process runs out of
+ * mappings: the length, up to 64 KiB. More would make every big mapping
+ * trigger a garbage collection (15 ms for 1 GiB), for pages that are the
+ * kernel's page cache, not V8's memory. */
+#define EXTERNAL_CAP ((size_t)64 << 10)
+
 static void report_external(napi_env env, mapping_t *m, bool add) {
-  int64_t ignored;
+  int64_t ignored, bytes = (int64_t)(m->len < EXTERNAL_CAP ? m->len : EXTERNAL_CAP);
   if (env == NULL || m->external == add) return;
   m->external = add;
-  napi_adjust_external_memory(env, add ? (int64_t)m->len : -(int64_t)m->len, &ignored);
+  napi_adjust_external_memory(env, add ? bytes : -bytes, &ignored);
+}
+
+/* Address ranges kept reserved for the life of the process (escaped
+ * mappings), for the tests (binding.reserved()). */
+static os_spinlock_t reserved_lock;
+static size_t reserved_ranges;
+
+size_t mapping_reserved_ranges(void) {
+  size_t n;
+  os_spin_lock(&reserved_lock);
+  n = reserved_ranges;
+  os_spin_unlock(&reserved_lock);
+  return n;
 }
 
 static bool watched(const mapping_t *m) { return m->ab[0] != NULL || m->ab[1] != NULL; }
@@ -98,6 +126,11 @@ static void settle(napi_env env, mapping_t *m) {
       budget_charge(2);
       m->pages = PAGES_PLACEHOLDER;
       if (m->owner != NULL && !m->escaped) m->owner->placeholders++;
+      if (m->escaped) {
+        os_spin_lock(&reserved_lock);
+        reserved_ranges++;
+        os_spin_unlock(&reserved_lock);
+      }
     }
     /* If even a placeholder cannot be had (the kernel's mapping limit), the
      * pages stay as they are and the next settle() tries again. */
@@ -288,9 +321,21 @@ static void finalized_here(napi_env env, mapping_t *m) {
   settle(env, m);
 }
 
+/* Shared mappings: every thread may reach them, so their state changes
+ * under this lock; shared_list holds them all. */
+static os_spinlock_t shared_lock;
+static mapping_t *shared_list;
+static void unlink_shared(mapping_t *m);
+
 void mapping_discard(mapping_t *m) {
   os_unmap(m->base, m->span, &m->extra);
-  unlink_record(m);
+  if (m->shared) {
+    os_spin_lock(&shared_lock);
+    unlink_shared(m);
+    os_spin_unlock(&shared_lock);
+  } else {
+    unlink_record(m);
+  }
   free(m);
 }
 
@@ -373,11 +418,122 @@ bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
   return true;
 }
 
-void mapping_pin(mapping_t *m) { m->pins++; }
+/* Shared mappings: every thread may reach them, so their state changes
+ * under shared_lock. */
+
+void mapping_pin(mapping_t *m) {
+  if (m->shared) os_spin_lock(&shared_lock);
+  m->pins++;
+  if (m->shared) os_spin_unlock(&shared_lock);
+}
 
 void mapping_unpin(napi_env env, mapping_t *m) {
+  if (!m->shared) {
+    m->pins--;
+    settle(env, m);
+    return;
+  }
+  os_spin_lock(&shared_lock);
   m->pins--;
-  settle(env, m);
+  settle(NULL, m);
+  os_spin_unlock(&shared_lock);
+}
+
+/* ---- SharedArrayBuffer mappings ------------------------------------------ */
+
+
+bool mapping_shared_supported(void) { return create_sab != NULL; }
+
+mapping_t *mapping_new_shared(void *addr, size_t len, os_extra_t extra) {
+  mapping_t *m = calloc(1, sizeof *m);
+  if (m == NULL) return NULL;
+  m->base = addr;
+  m->len = len;
+  m->span = (len + page_size - 1) / page_size * page_size;
+  m->extra = extra;
+  m->pages = PAGES_FILE;
+  m->shared = true;
+  os_spin_lock(&shared_lock);
+  m->next = shared_list;
+  if (shared_list != NULL) shared_list->prev = m;
+  shared_list = m;
+  os_spin_unlock(&shared_lock);
+  return m;
+}
+
+/* With shared_lock held. */
+static void unlink_shared(mapping_t *m) {
+  if (m->prev != NULL) m->prev->next = m->next;
+  else if (shared_list == m) shared_list = m->next;
+  if (m->next != NULL) m->next->prev = m->prev;
+  m->prev = m->next = NULL;
+}
+
+/* The runtime lets go of the last SharedArrayBuffer over `m`: on any
+ * thread, with no env. */
+static void shared_finalized(void *data, void *hint) {
+  mapping_t *m = hint;
+  (void)data;
+  os_spin_lock(&shared_lock);
+  unlink_shared(m);
+  m->store_freed = true;
+  settle(NULL, m); /* frees it */
+  os_spin_unlock(&shared_lock);
+}
+
+bool mapping_to_sharedarraybuffer(napi_env env, mapping_t *m, napi_value *sab) {
+  napi_status status;
+  mapping_pin(m);
+  status = create_sab(env, m->base, m->len, shared_finalized, m, sab);
+  os_spin_lock(&shared_lock);
+  m->pins--;
+  if (status == napi_ok) {
+    os_spin_unlock(&shared_lock);
+    return true;
+  }
+  if (status == napi_no_external_buffers_allowed)
+    napi_throw_error(env, "ERR_MMAP_IO_EXTERNAL_BUFFERS_FORBIDDEN",
+                     "This runtime forbids Buffers over memory outside its JavaScript "
+                     "heap (the V8 sandbox, as in Electron), so a mapping cannot be "
+                     "handed out as a zero-copy Buffer");
+  else
+    throw_napi_failure(env);
+  /* Nothing can have the address; a finalizer that did or will run finds
+   * the record (kept for it, unless it ran) with the pages gone. */
+  if (m->pages == PAGES_FILE) os_unmap(m->base, m->span, &m->extra);
+  m->pages = PAGES_NONE;
+  m->released = true;
+  if (m->store_freed || status == napi_no_external_buffers_allowed) {
+    unlink_shared(m);
+    m->store_freed = true;
+    settle(NULL, m);
+  }
+  os_spin_unlock(&shared_lock);
+  return false;
+}
+
+mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released) {
+  mapping_t *m;
+  *released = false;
+  if (os_peek_pointer((void *const *)&shared_list) == NULL || data == NULL) return NULL;
+  os_spin_lock(&shared_lock);
+  for (m = shared_list; m != NULL; m = m->next)
+    if (data >= m->base && len <= m->len && (size_t)(data - m->base) <= m->len - len) break;
+  if (m != NULL && m->released) {
+    *released = true;
+    m = NULL;
+  }
+  os_spin_unlock(&shared_lock);
+  return m;
+}
+
+void mapping_release_shared(mapping_t *m) {
+  os_spin_lock(&shared_lock);
+  if (!m->released) {
+    m->released = true;
+    settle(NULL, m); /* a placeholder until the finalizer */
+  }
+  os_spin_unlock(&shared_lock);
 }
 
 /* ---- the environment's end ---------------------------------------------- */

@@ -75,6 +75,8 @@ typedef struct mapping {
   bool escaped;     /* may be reachable from another thread: keep the
                        addresses reserved for as long as the process runs */
   bool external;    /* counted in napi_adjust_external_memory */
+  bool shared;      /* handed out as a SharedArrayBuffer: process-wide, owned
+                       by no environment, finalized on any thread */
   os_extra_t extra;
 } mapping_t;
 
@@ -130,6 +132,26 @@ size_t mapping_poll(napi_env env, env_state_t *st);
 void mapping_poll_some(napi_env env, env_state_t *st);
 /* Finish what finalizers that ran on other threads left to this one. */
 void mapping_drain(napi_env env, env_state_t *st);
+
+/* SharedArrayBuffer mappings (node_api_create_external_sharedarraybuffer,
+ * looked up at run time: Node 22.23+, 24.21+, 26, Bun). Any thread may hold
+ * their views; the runtime runs their finalizer when the last one lets go,
+ * on that thread and with no env, and only then are the addresses given
+ * back. unmap() releases the file's pages at once (every thread's views
+ * read zeros from then on: a SharedArrayBuffer cannot be detached). */
+bool mapping_shared_supported(void);
+mapping_t *mapping_new_shared(void *addr, size_t len, os_extra_t extra);
+/* Hand a shared `m` to JavaScript as a SharedArrayBuffer; on failure an
+ * exception is pending and the pages are unmapped. */
+bool mapping_to_sharedarraybuffer(napi_env env, mapping_t *m, napi_value *sab);
+/* The live shared mapping that [data, data + len) lies in, or NULL; with
+ * *released set when it lies in one that unmap() has released. */
+mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released);
+/* unmap() of a view of a shared mapping. */
+void mapping_release_shared(mapping_t *m);
+
+/* How many address ranges are reserved for the life of the process. */
+size_t mapping_reserved_ranges(void);
 
 /* Pins keep the file's pages mapped while a threadpool job uses them. */
 void mapping_pin(mapping_t *m);

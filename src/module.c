@@ -75,6 +75,10 @@ static napi_value make_features(napi_env env) {
         napi_set_named_property(env, obj, features[i].name, v) != napi_ok)
       return NULL;
   }
+  /* What the runtime offers: SharedArrayBuffer mappings. */
+  if (napi_get_boolean(env, mapping_shared_supported(), &v) != napi_ok ||
+      napi_set_named_property(env, obj, "sharedArrayBuffer", v) != napi_ok)
+    return NULL;
   return obj;
 }
 
@@ -120,6 +124,11 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FUNCTION("protect", js_protect),
       FUNCTION("fadvise", js_fadvise),
       FUNCTION("poll", js_poll),
+      FUNCTION("mapShared", js_map_shared),
+      FUNCTION("reserved", js_reserved),
+      FUNCTION("shmMap", js_shm_map),
+      FUNCTION("shmSize", js_shm_size),
+      FUNCTION("shmRemove", js_shm_remove),
       FUNCTION("syncAsync", js_sync_async),
       FUNCTION("prefetchAsync", js_prefetch_async),
       FUNCTION("residencyAsync", js_residency_async),

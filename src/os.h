@@ -79,6 +79,24 @@ int os_protect(void *addr, size_t len, int prot);
 /* posix_fadvise: advice about a file's pages in the page cache. */
 int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice);
 
+/* A function the runtime exports (an experimental Node-API call that older
+ * runtimes lack), or NULL. */
+void *os_runtime_symbol(const char *name);
+
+/* Named shared memory (POSIX shm_open, Windows named pagefile-backed file
+ * mappings), mapped read-write (or read-only) and shared. `create`: make it
+ * `*size` bytes if it does not exist, grow it to `*size` if it is smaller
+ * (never shrink), and with `exclusive`, fail with EEXIST if it exists.
+ * Otherwise open it as it is. *size is then its size (on Windows, rounded
+ * up to whole pages: the system keeps no exact size). */
+int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t *size,
+               void **addr, os_extra_t *extra);
+/* Its size without mapping it. */
+int os_shm_size(const char *name, size_t *size);
+/* Remove the name (POSIX); on Windows the memory goes when its last handle
+ * and view do, and this does nothing (ENOENT if no such memory exists). */
+int os_shm_remove(const char *name);
+
 /* Why mlock() failed with `err`, for the error message, or NULL when there
  * is nothing to add. `len` is the size of the range it was given. */
 const char *os_lock_hint(int err, size_t len);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* MAP_POPULATE, MADV_* beyond POSIX on glibc */
 #include "os.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -260,6 +262,66 @@ int os_unlock(void *addr, size_t len) {
 
 int os_protect(void *addr, size_t len, int prot) {
   return mprotect(addr, len, prot) == 0 ? 0 : last_error();
+}
+
+void *os_runtime_symbol(const char *name) { return dlsym(RTLD_DEFAULT, name); }
+
+/* "/" + name: shm_open's names. The name is checked by lib/ (letters,
+ * digits, '.', '_', '-'). */
+static int shm_name(const char *name, char *out, size_t size) {
+  if ((size_t)snprintf(out, size, "/%s", name) >= size) return -ENAMETOOLONG;
+  return 0;
+}
+
+int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t *size,
+               void **addr, os_extra_t *extra) {
+  char path[256];
+  struct stat st;
+  int fd, err, flags = readonly ? O_RDONLY : O_RDWR;
+  void *p;
+  (void)extra;
+  if ((err = shm_name(name, path, sizeof path)) != 0) return err;
+  if (create) flags |= O_CREAT | (exclusive ? O_EXCL : 0);
+  if ((fd = shm_open(path, flags | O_CLOEXEC, 0600)) < 0) return last_error();
+  if (fstat(fd, &st) != 0) goto failed;
+  if (create && (uint64_t)st.st_size < *size) {
+    if (ftruncate(fd, (off_t)*size) != 0) goto failed;
+  } else {
+    *size = (size_t)st.st_size;
+  }
+  if (*size == 0) { /* nothing to map: an empty object is EINVAL for mmap */
+    close(fd);
+    *addr = NULL;
+    return 0;
+  }
+  p = mmap(NULL, *size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) goto failed;
+  close(fd); /* the mapping keeps the memory */
+  *addr = p;
+  return 0;
+failed:
+  err = last_error();
+  close(fd);
+  return err;
+}
+
+int os_shm_size(const char *name, size_t *size) {
+  char path[256];
+  struct stat st;
+  int fd, err;
+  if ((err = shm_name(name, path, sizeof path)) != 0) return err;
+  if ((fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0)) < 0) return last_error();
+  err = fstat(fd, &st) == 0 ? 0 : last_error();
+  close(fd);
+  if (err == 0) *size = (size_t)st.st_size;
+  return err;
+}
+
+int os_shm_remove(const char *name) {
+  char path[256];
+  int err;
+  if ((err = shm_name(name, path, sizeof path)) != 0) return err;
+  return shm_unlink(path) == 0 ? 0 : last_error();
 }
 
 /* From /proc/self/status: whether this process may lock memory without

@@ -314,6 +314,73 @@ int os_protect(void *addr, size_t len, int prot) {
   return VirtualProtect(addr, len, page_protection(prot, private_copy), &old) ? 0 : last_error();
 }
 
+void *os_runtime_symbol(const char *name) {
+  return (void *)(void (*)(void))GetProcAddress(GetModuleHandleW(NULL), name);
+}
+
+/* The name as Windows takes it: UTF-16, in the session's namespace. lib/
+ * checks it (letters, digits, '.', '_', '-'). */
+static int shm_name(const char *name, wchar_t *out, int size) {
+  if (MultiByteToWideChar(CP_UTF8, 0, name, -1, out, size) == 0) return syserr_number("ENAMETOOLONG");
+  return 0;
+}
+
+int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t *size,
+               void **addr, os_extra_t *extra) {
+  wchar_t wname[256];
+  HANDLE mapping;
+  MEMORY_BASIC_INFORMATION info;
+  void *view;
+  int err;
+  uint64_t want = *size;
+  if ((err = shm_name(name, wname, 256)) != 0) return err;
+  if (create) {
+    mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)(want >> 32),
+                                 (DWORD)want, wname);
+    if (mapping == NULL) return last_error();
+    if (GetLastError() == ERROR_ALREADY_EXISTS && exclusive) {
+      CloseHandle(mapping);
+      return syserr_number("EEXIST");
+    }
+  } else {
+    mapping = OpenFileMappingW(readonly ? FILE_MAP_READ : FILE_MAP_WRITE, FALSE, wname);
+    if (mapping == NULL) return GetLastError() == ERROR_FILE_NOT_FOUND ? syserr_number("ENOENT") : last_error();
+  }
+  view = MapViewOfFile(mapping, readonly ? FILE_MAP_READ : FILE_MAP_WRITE, 0, 0, 0);
+  err = view == NULL ? last_error() : 0;
+  CloseHandle(mapping); /* the view keeps the memory */
+  if (err != 0) return err;
+  /* Windows keeps no exact size: the view's, in whole pages. */
+  if (VirtualQuery(view, &info, sizeof info) == 0) {
+    err = last_error();
+    UnmapViewOfFile(view);
+    return err;
+  }
+  *size = info.RegionSize;
+  extra->file = 0;
+  *addr = view;
+  return 0;
+}
+
+int os_shm_size(const char *name, size_t *size) {
+  void *addr;
+  os_extra_t extra = {0};
+  int err = os_shm_map(name, false, false, true, size, &addr, &extra);
+  if (err == 0) UnmapViewOfFile(addr);
+  return err;
+}
+
+int os_shm_remove(const char *name) {
+  wchar_t wname[256];
+  HANDLE mapping;
+  int err;
+  if ((err = shm_name(name, wname, 256)) != 0) return err;
+  mapping = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
+  if (mapping == NULL) return syserr_number("ENOENT");
+  CloseHandle(mapping);
+  return 0;
+}
+
 const char *os_lock_hint(int err, size_t len) {
   (void)len;
   if (err == syserr_number("ENOMEM"))

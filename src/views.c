@@ -48,16 +48,22 @@ bool get_view(napi_env env, napi_value value, view_t *view) {
   }
   view->data = data;
   view->len = len;
-  /* This fails for a SharedArrayBuffer, which is never a mapping of ours. */
-  if (napi_get_arraybuffer_info(env, view->arraybuffer, &ab_data, &ab_len) != napi_ok ||
-      ab_data == NULL) /* detached, or empty */
-    return true;
-  if (napi_get_instance_data(env, &instance) != napi_ok || instance == NULL) goto napi_failed;
-  m = registry_find(((env_state_t *)instance)->registry, ab_data);
-  /* The ArrayBuffer is exactly the mapping; anything else is not ours. */
-  if (m != NULL && m->len == ab_len && view->data >= m->base &&
-      view->len <= m->len - (size_t)(view->data - m->base))
-    view->mapping = m;
+  /* Older runtimes refuse a SharedArrayBuffer here: it may be a shared
+   * mapping, found by address below. */
+  if (napi_get_arraybuffer_info(env, view->arraybuffer, &ab_data, &ab_len) == napi_ok &&
+      ab_data != NULL) {
+    if (napi_get_instance_data(env, &instance) != napi_ok || instance == NULL) goto napi_failed;
+    m = registry_find(((env_state_t *)instance)->registry, ab_data);
+    /* The ArrayBuffer is exactly the mapping; anything else is not ours. */
+    if (m != NULL && m->len == ab_len && view->data >= m->base &&
+        view->len <= m->len - (size_t)(view->data - m->base)) {
+      view->mapping = m;
+      return true;
+    }
+  }
+  /* A view of a SharedArrayBuffer mapping, in any thread. Only such a
+   * SharedArrayBuffer points into the mapping's addresses. */
+  view->mapping = mapping_find_shared(view->data, view->len, &view->released);
   return true;
 
 not_a_view:

@@ -19,6 +19,8 @@ typedef struct {
   uint8_t *data;      /* first byte of the view */
   size_t len;         /* its length in bytes */
   mapping_t *mapping; /* the live mapping of this environment it lies in, or NULL */
+  bool released;      /* it lies in a SharedArrayBuffer mapping that unmap()
+                         released (such views cannot be detached) */
 } view_t;
 
 /* Fill `view` from a TypedArray or DataView; false with a TypeError pending

@@ -257,15 +257,27 @@ describe('adversary: a mapping that escapes its thread with transfer()', functio
         w.on('exit', resolve)
       })))
     }
+    // Let each round's thread teardown finish before counting (glibc frees
+    // an ended thread's stack and arena a little later).
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 250))
+    const binding = require('../lib/binding')
     await round()
     await round()
+    await settled()
     const before = placeholders()
+    const reservedBefore = binding.reserved()
     await round()
+    await settled()
     const after = placeholders()
+    const reserved = binding.reserved() - reservedBefore
     const ofFile = fs.readFileSync('/proc/self/maps', 'utf8').split(file).length - 1
-    process.stdout.write(`      mappings before ${before}, after ${after}; of the file ${ofFile}\n`)
+    process.stdout.write(`      mappings before ${before}, after ${after}; of the file ${ofFile}; ranges kept reserved: ${reserved}\n`)
     assert.strictEqual(ofFile, 0)
-    if (!sanitized) assert.ok(after - before <= 8 + 10, `before ${before}, after ${after}`)
+    // 800 mappings were live when the workers ended: at most the newest of
+    // each worker stays reserved (where transfer() exists).
+    assert.ok(reserved <= (hasTransfer ? 8 : 0), `${reserved} ranges reserved`)
+    // Thread teardown moves the total by a few dozen either way.
+    if (!sanitized) assert.ok(after - before <= 8 + 40, `before ${before}, after ${after}`)
   })
 })
 

@@ -6,3 +6,6 @@ expectType<Buffer>(open('x', { mode: 'r' } satisfies OpenOptions))
 expectType<void>(sync(map(PAGESIZE, PROT_READ, MAP_SHARED, 3), true))
 expectType<Promise<void>>(promises.prefetch(open('x')))
 expectError(map('4096', PROT_READ, MAP_SHARED, 3))
+import { shm, type SharedBuffer } from '../../index.mjs'
+expectType<SharedBuffer>(shm.create('name', 4096, { sharedArrayBuffer: true }))
+expectType<SharedBuffer>(open('x', { sharedArrayBuffer: true }))
