@@ -3,11 +3,12 @@ import mmap from './index.js'
 
 export default mmap
 
-export type { MappedView, Integer, OpenOptions, MapOptions, SyncOptions, Features, SharedBuffer, ShmCreateOptions, ShmOpenOptions } from './index.js'
+export type { MappedView, Integer, OpenOptions, MapOptions, SyncOptions, Features, SharedBuffer, ShmCreateOptions, ShmOpenOptions, RemapOptions } from './index.js'
 
 export declare const map: typeof mmap.map
 export declare const unmap: typeof mmap.unmap
 export declare const open: typeof mmap.open
+export declare const remap: typeof mmap.remap
 export declare const advise: typeof mmap.advise
 export declare const sync: typeof mmap.sync
 export declare const incore: typeof mmap.incore

@@ -40,6 +40,13 @@ declare namespace mmap {
     sharedArrayBuffer?: boolean
   }
 
+  interface RemapOptions {
+    /** Extend the file first (never shrinks it): open() knows the file; for map() pass fd. */
+    grow?: boolean
+    /** An open descriptor of the mapped file: its size is checked exactly (and grown with grow). */
+    fd?: number
+  }
+
   /** A Buffer whose memory is a SharedArrayBuffer mapping. */
   type SharedBuffer = Buffer & { readonly buffer: SharedArrayBuffer }
 
@@ -118,6 +125,16 @@ declare namespace mmap {
    */
   function open (path: string | Buffer | URL, options: OpenOptions & { sharedArrayBuffer: true }): SharedBuffer
   function open (path: string | Buffer | URL, options?: OpenOptions): Buffer
+
+  /**
+   * The mapping `view` lies in, as `length` bytes from where the Buffer that
+   * map() or open() returned started; the contents are kept and every old
+   * view is detached, as unmap() detaches them. Grows in place when it can,
+   * else maps the same pages anew (mremap on Linux, a new view on Windows).
+   * @throws {RangeError} ERR_OUT_OF_RANGE when the new range ends past the end of the file
+   * @throws {Error} ENOSYS where the platform cannot remap (macOS, BSDs; Windows but for shared views of files)
+   */
+  function remap (view: MappedView, length: Integer, options?: RemapOptions): Buffer
 
   /**
    * Named shared memory: memory that belongs to no file, found by name from

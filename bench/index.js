@@ -282,6 +282,78 @@ function workersView () {
     `each worker mapping it: ${fmt(med('own', 'pssMiB'))} MiB`)
 }
 
+// 8a. Append 256-byte records to the log of examples/append-log.js (a
+// mapped file that doubles with remap), syncing every 4 MiB, against
+// fs.writeSync appends with fs.fsyncSync at the same points.
+function appendLog () {
+  const total = quick ? 64 * MiB : GiB
+  const script = `
+    const fs = require('fs'), path = require('path'), mmap = require(${ROOT})
+    const { LogWriter } = require(path.join(${ROOT}, 'examples', 'append-log.js'))
+    const [mode, file] = process.argv.slice(1)
+    const record = Buffer.alloc(252, 7) // 4-byte length + 252 bytes: 256 per record
+    const every = ${4 * MiB} / 256, count = ${total} / 256
+    const t = process.hrtime.bigint()
+    if (mode === 'mmap') {
+      const log = new LogWriter(file)
+      for (let i = 1; i <= count; i++) { log.append(record); if (i % every === 0) log.commit() }
+      log.close()
+    } else {
+      const fd = fs.openSync(file, 'w')
+      const frame = Buffer.alloc(256)
+      frame.writeUInt32LE(252, 0)
+      record.copy(frame, 4)
+      for (let i = 1; i <= count; i++) { fs.writeSync(fd, frame); if (i % every === 0) fs.fsyncSync(fd) }
+      fs.fsyncSync(fd)
+      fs.closeSync(fd)
+    }
+    console.log(Number(process.hrtime.bigint() - t) / 1e6)
+  `
+  const run = (mode) => {
+    const file = path.join(data, `log-${mode}.bin`)
+    const ms = Number(execFileSync(process.execPath, ['-e', script, mode, file], { encoding: 'utf8' }))
+    fs.rmSync(file, { force: true })
+    return ms
+  }
+  const ours = []
+  const theirs = []
+  for (let r = 0; r < (quick ? 3 : 3); r++) {
+    ours.push(run('mmap'))
+    theirs.push(run('write'))
+  }
+  row(`8a. append ${total / MiB} MiB of 256-byte records, sync every 4 MiB`, median(ours),
+    { name: 'fs.writeSync + fsyncSync', value: median(theirs) }, 'ms', median(ours) / median(theirs), '<= 0.5')
+}
+
+// 8b. Grow a resident 1 GiB mapping to 2 GiB, then touch one byte of each
+// page of the first 1 GiB: remap against unmap + map.
+function remapGrowth () {
+  const size = quick ? 64 * MiB : GiB
+  const { file } = dataFile('grow.bin', 2 * size)
+  const script = `
+    const mmap = require(${ROOT}), fs = require('fs')
+    const [mode, file] = process.argv.slice(1)
+    const fd = fs.openSync(file, 'r')
+    let buf = mmap.map(${size}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
+    let sum = 0
+    for (let i = 0; i < buf.length; i += ${P}) sum += buf[i] // resident, faulted in
+    const t = process.hrtime.bigint()
+    if (mode === 'remap') buf = mmap.remap(buf, ${2 * size}, { fd })
+    else { mmap.unmap(buf); buf = mmap.map(${2 * size}, mmap.PROT_READ, mmap.MAP_SHARED, fd) }
+    for (let i = 0; i < ${size}; i += ${P}) sum += buf[i]
+    console.log(Number(process.hrtime.bigint() - t) / 1e6, sum)
+  `
+  const run = (mode) => Number(execFileSync(process.execPath, ['-e', script, mode, file], { encoding: 'utf8' }).split(' ')[0])
+  const ours = []
+  const theirs = []
+  for (let r = 0; r < REPEATS; r++) {
+    ours.push(run('remap'))
+    theirs.push(run('unmap'))
+  }
+  row(`8b. grow a resident ${size / MiB} MiB mapping to ${2 * size / MiB} MiB and touch the first half`, median(ours),
+    { name: 'unmap + map', value: median(theirs) }, 'ms', median(ours) / median(theirs), '<= 0.2')
+}
+
 function machine () {
   const cpu = os.cpus()
   return {
@@ -336,7 +408,7 @@ async function main () {
   const started = now()
   // MMAP_IO_BENCH_ONLY=1,4 runs only those scenarios (by number).
   const only = process.env.MMAP_IO_BENCH_ONLY ? process.env.MMAP_IO_BENCH_ONLY.split(',').map(Number) : null
-  const scenarios = [callOverhead, againstPeer, randomReads, sharedMemory, residencyScan, flushDelay, workersView]
+  const scenarios = [callOverhead, againstPeer, randomReads, sharedMemory, residencyScan, flushDelay, workersView, appendLog, remapGrowth]
   for (const [i, scenario] of scenarios.entries()) {
     if (only === null || only.includes(i + 1)) await scenario()
   }

@@ -59,6 +59,10 @@ function validateProtection (protection, name) {
 // Zero-length Buffers that open() returns for empty files: every function
 // accepts them and does nothing.
 const emptyFiles = new WeakSet()
+// Where open() mapped a Buffer from, by its ArrayBuffer: remap() starts the
+// new Buffer at the same byte, and finds the file to check and grow.
+const origins = new WeakMap()
+
 function emptyBuffer (shared) {
   const empty = Buffer.from(shared ? new SharedArrayBuffer(0) : new ArrayBuffer(0))
   emptyFiles.add(empty.buffer)
@@ -361,7 +365,12 @@ function open (file, options = {}) {
     const length = wanted === undefined
       ? fileSize - offset
       : toInteger(wanted, 'options.length', 0, fileSize - offset)
-    if (length === 0) return emptyBuffer(shared)
+    const origin = { path: pathOf(file), offset, delta, mode, private: priv }
+    if (length === 0) {
+      const empty = emptyBuffer(shared)
+      origins.set(empty.buffer, origin)
+      return empty
+    }
     checkLength(length, 'options.length', wanted === undefined ? length : options.length)
     // Map from the granularity boundary below offset; hand out the view at
     // the byte asked for.
@@ -384,9 +393,59 @@ function open (file, options = {}) {
     // Without MAP_POPULATE (Windows), fault the pages in by reading one byte
     // of each: the file is at least this long, so no page is past its end.
     if (populate && C.MAP_POPULATE === undefined) touched = touchPages(buf)
+    origins.set(buf.buffer, origin)
     return delta === 0 ? buf : buf.subarray(delta)
   } finally {
     fs.closeSync(fd)
+  }
+}
+
+// remap(buffer, length[, { grow, fd }]) -> Buffer: the mapping that `buffer`
+// lies in, as `length` bytes from where the Buffer that map() or open()
+// returned started. The old views are detached as unmap() detaches them;
+// the contents are kept. `grow` extends the file first (never shrinks it):
+// open() knows the file, map() needs `fd`. Past the end of the file is a
+// RangeError, as in open().
+function remap (buffer, length, options = {}) {
+  validateView(buffer, 'buffer')
+  validateObject(options, 'options')
+  const grow = options.grow === undefined ? false : validateBoolean(options.grow, 'options.grow')
+  let fd = options.fd === undefined ? -1 : validateInteger(options.fd, 'options.fd', 0, INT32_MAX)
+  const origin = origins.get(buffer.buffer)
+  const delta = origin === undefined ? 0 : origin.delta
+  const len = toInteger(length, 'length', 1, MAX_LENGTH - delta)
+  if (grow && fd === -1 && origin === undefined) {
+    throw invalidArgValue('options.grow', 'needs options.fd for a mapping made by map()', grow)
+  }
+  if (isEmptyFile(buffer)) {
+    // open() of an empty file mapped nothing: map what is there now.
+    if (origin === undefined) throw invalidArgValue('buffer', 'must be a view of a live mapping returned by map()', buffer)
+    if (grow) {
+      const grown = fs.openSync(origin.path, fs.constants.O_RDWR | NONBLOCK)
+      try {
+        if (fs.fstatSync(grown).size < origin.offset + len) fs.ftruncateSync(grown, origin.offset + len)
+      } finally {
+        fs.closeSync(grown)
+      }
+    }
+    return open(origin.path, { mode: origin.mode === 'w+' ? 'r+' : origin.mode, offset: origin.offset, length: len, private: origin.private })
+  }
+  // The file open() mapped, to check its size exactly (the addon checks it
+  // is the mapped file); without one, the addon checks the last page.
+  let opened = -1
+  if (fd === -1 && origin !== undefined) {
+    try {
+      opened = fd = fs.openSync(origin.path, (grow ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | NONBLOCK)
+    } catch (err) {
+      if (grow) throw err
+    }
+  }
+  try {
+    const buf = binding.remap(buffer, delta + len, fd, grow)
+    if (origin !== undefined) origins.set(buf.buffer, origin)
+    return delta === 0 ? buf : buf.subarray(delta)
+  } finally {
+    if (opened !== -1) fs.closeSync(opened)
   }
 }
 
@@ -506,6 +565,7 @@ module.exports = {
   map,
   unmap,
   open,
+  remap,
   advise,
   sync,
   incore,

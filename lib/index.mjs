@@ -4,7 +4,7 @@ import mmap from './index.js'
 
 export default mmap
 export const {
-  map, unmap, open, advise, sync, incore, residency, lock, unlock, protect, fadvise,
+  map, unmap, open, remap, advise, sync, incore, residency, lock, unlock, protect, fadvise,
   promises, shm, features,
   PROT_READ, PROT_WRITE, PROT_EXEC, PROT_NONE,
   MAP_SHARED, MAP_PRIVATE, MAP_NONBLOCK, MAP_POPULATE, MAP_ANONYMOUS,

@@ -21,6 +21,7 @@ napi_value js_fadvise(napi_env env, napi_callback_info info);
 napi_value js_poll(napi_env env, napi_callback_info info);
 napi_value js_map_shared(napi_env env, napi_callback_info info);
 napi_value js_reserved(napi_env env, napi_callback_info info);
+napi_value js_remap(napi_env env, napi_callback_info info);
 
 /* shm.c: named shared memory */
 napi_value js_shm_map(napi_env env, napi_callback_info info);

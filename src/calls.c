@@ -98,6 +98,9 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
     throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
     return NULL;
   }
+  m->prot = (int)a[1];
+  m->map_shared = os_flags_shared((int)a[2]);
+  m->offset = a[4];
   if (a[5] != 0 && (err = os_advise(addr, len, (int)a[5])) != 0) {
     /* Not handed out yet: nothing else has the address. */
     throw_system_error(env, err, "madvise", NULL, NULL);
@@ -110,6 +113,79 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
 }
 
 napi_value js_map(napi_env env, napi_callback_info info) { return map_common(env, info, false); }
+
+/* remap(view, length, fd, grow) -> Buffer: the view's mapping as `length`
+ * bytes from the same start (lib/ adds the view's offset in the first
+ * page). With an fd of the mapped file (-1: none), the file's size is
+ * checked exactly, and with `grow` the file grown first. */
+napi_value js_remap(napi_env env, napi_callback_info info) {
+  napi_value args[4], buffer = NULL;
+  size_t argc = 4, new_span;
+  int64_t length, fd;
+  bool grow;
+  view_t view;
+  mapping_t *m;
+  uint64_t size = 0;
+  int err;
+
+  CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "remap() takes 4 arguments");
+    return NULL;
+  }
+  if (!get_view(env, args[0], &view)) return NULL;
+  CHECK(env, napi_get_value_int64(env, args[1], &length));
+  CHECK(env, napi_get_value_int64(env, args[2], &fd));
+  CHECK(env, napi_get_value_bool(env, args[3], &grow));
+  if ((m = view.mapping) == NULL) {
+    throw_not_live(env);
+    return NULL;
+  }
+  if (m->shared) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "The argument 'buffer' is a SharedArrayBuffer mapping, which remap() "
+                          "cannot replace: its views in other threads cannot be detached");
+    return NULL;
+  }
+  if (length <= 0 || (uint64_t)length > SIZE_MAX - page_size) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "length out of range");
+    return NULL;
+  }
+  new_span = ((size_t)length + page_size - 1) / page_size * page_size;
+  if (fd >= 0) {
+    err = os_fd_is_mapped_file(fd, m->base, &size);
+    if (err == syserr_number("EINVAL")) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                            "The property 'options.fd' is not a descriptor of the file that "
+                            "this mapping maps");
+      return NULL;
+    }
+    if (err != 0 && err != syserr_number("ENOSYS")) {
+      throw_system_error(env, err, "fstat", NULL, NULL);
+      return NULL;
+    }
+    if (grow && size < (uint64_t)(m->offset + length)) {
+      if ((err = os_grow_fd(fd, (uint64_t)(m->offset + length))) != 0) {
+        throw_system_error(env, err, "ftruncate", NULL, NULL);
+        return NULL;
+      }
+      size = (uint64_t)(m->offset + length);
+    }
+    if (size < (uint64_t)(m->offset + length)) {
+      throw_out_of_range(env, "length", "within the file (shorter: grow it, or pass { grow: true })",
+                         length);
+      return NULL;
+    }
+  }
+  if (m->pins != 0 && !m->map_shared && new_span > m->span) {
+    throw_system_error(env, syserr_number("EBUSY"), "mremap",
+                       "resource busy or locked (a promises call is in flight on this private "
+                       "mapping, which would have to move)",
+                       NULL);
+    return NULL;
+  }
+  return mapping_remap(env, m, view.arraybuffer, (size_t)length, &buffer) ? buffer : NULL;
+}
 
 /* reserved() -> how many address ranges are reserved for the life of the
  * process (mappings that may have moved to another thread): for the tests. */

@@ -122,7 +122,8 @@ static void settle(napi_env env, mapping_t *m) {
       os_unmap(m->base, m->span, &m->extra);
       budget_charge(1);
       m->pages = PAGES_NONE;
-    } else if (os_placeholder(m->base, m->span, &m->extra) == 0) {
+      if (m->keep_file && m->owner != NULL) m->owner->placeholders--;
+    } else if (!m->keep_file && os_placeholder(m->base, m->span, &m->extra) == 0) {
       budget_charge(2);
       m->pages = PAGES_PLACEHOLDER;
       if (m->owner != NULL && !m->escaped) m->owner->placeholders++;
@@ -420,6 +421,112 @@ bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
 
 /* Shared mappings: every thread may reach them, so their state changes
  * under shared_lock. */
+
+/* Detach `arraybuffer` and unlist `m`, as unmap() does, without touching
+ * its pages. */
+static bool detach(napi_env env, mapping_t *m, napi_value arraybuffer) {
+  registry_t *r = m->registry;
+  bool pending = false;
+  registry_remove(r, m);
+  m->pins++;
+  if (napi_detach_arraybuffer(env, arraybuffer) == napi_ok) {
+    m->pins--;
+    return true;
+  }
+  m->pins--;
+  if (!m->store_freed) registry_add(r, m);
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
+    napi_throw_error(env, "ERR_MMAP_IO_CANNOT_DETACH",
+                     "The runtime refuses to detach this mapping's ArrayBuffer now (an "
+                     "operation in progress, such as fs.read, holds it); the mapping is "
+                     "unchanged: unmap() it once that operation completes");
+  return false;
+}
+
+bool mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t new_len,
+                   napi_value *buffer) {
+  size_t new_span = (new_len + page_size - 1) / page_size * page_size;
+  void *addr = m->base;
+  os_extra_t new_extra = m->extra;
+  os_remap_t how = REMAP_IN_PLACE;
+  bool reserved = true, split = new_span <= m->span && os_can_split();
+  mapping_t *nm;
+  int err = 0;
+
+  if (!mapping_budget(env, 2, "mremap")) return false;
+  /* The new mapping first, checked, while nothing is detached: a failure
+   * leaves the mapping as it was. (No JavaScript runs in between, so the
+   * old views cannot see a private mapping move.) */
+  if (!split) {
+    err = os_remap(m->base, m->span, new_span, m->map_shared, m->offset, m->prot, &m->extra,
+                   &new_extra, &addr, &how, &reserved);
+    if (err == 0 && new_span > m->span) {
+      /* Past the end of the file (or of shared memory), a page's first
+       * touch raises SIGBUS: see that the last page can be read. */
+      int probe = os_prefetch((uint8_t *)addr + new_span - page_size, page_size);
+      if (probe != 0) {
+        os_unremap(m->base, m->span, addr, new_span, how, &new_extra);
+        err = probe == syserr_number("EFAULT") ? syserr_number("ERANGE") : probe;
+      }
+    }
+    if (err == syserr_number("ERANGE")) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                             "The value of \"length\" is out of range. It must end within the "
+                             "file, or the shared memory, mapped (its last page)");
+      return false;
+    }
+    if (err != 0) {
+      throw_system_error(env, err, "mremap", NULL, NULL);
+      return false;
+    }
+  }
+  if ((nm = mapping_new(m->owner, addr, new_len, new_extra)) == NULL) {
+    if (!split) os_unremap(m->base, m->span, addr, new_span, how, &new_extra);
+    throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL, NULL);
+    return false;
+  }
+  if (!detach(env, m, arraybuffer)) { /* Bun: in use; nothing changed */
+    if (!split) os_unremap(m->base, m->span, addr, new_span, how, &new_extra);
+    nm->store_freed = true;
+    nm->pages = PAGES_NONE;
+    settle(env, nm);
+    return false;
+  }
+  nm->map_shared = m->map_shared;
+  nm->prot = m->prot;
+  nm->offset = m->offset;
+  m->released = true;
+  watch(env, m, arraybuffer);
+  report_external(env, m, false);
+
+  /* What the old record still owns, for settle() to release as unmap()
+   * releases it. */
+  if (split) {
+    m->extra.file = 0; /* the new record has the handles */
+    m->extra.section = 0;
+    if (new_span == m->span) {
+      m->pages = PAGES_NONE; /* the same pages */
+    } else {
+      m->base += new_span; /* the rest of the old mapping */
+      m->span -= new_span;
+      m->keep_file = true;
+    }
+  } else if (how == REMAP_IN_PLACE) {
+    m->pages = PAGES_NONE;
+  } else if (how == REMAP_MOVED) {
+    m->pages = reserved ? PAGES_PLACEHOLDER : PAGES_NONE;
+    if (reserved && m->owner != NULL) m->owner->placeholders++;
+  } else { /* REMAP_DUPLICATE: the old range is still the old mapping */
+    /* ...kept until nothing reaches it, but where a mapped file cannot be
+     * deleted (Windows) released at once, as unmap() releases it. */
+    m->keep_file = !os_mapped_files_locked();
+  }
+  /* Kept mappings are given back when nothing can reach them, polled as
+   * placeholders are. */
+  if (m->keep_file && m->owner != NULL) m->owner->placeholders++;
+  settle(env, m);
+  return mapping_to_buffer(env, nm, buffer);
+}
 
 void mapping_pin(mapping_t *m) {
   if (m->shared) os_spin_lock(&shared_lock);

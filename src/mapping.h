@@ -77,6 +77,13 @@ typedef struct mapping {
   bool external;    /* counted in napi_adjust_external_memory */
   bool shared;      /* handed out as a SharedArrayBuffer: process-wide, owned
                        by no environment, finalized on any thread */
+  bool keep_file;   /* remap() left these pages to the new mapping's file
+                       range: they stay mapped (not a placeholder) until
+                       nothing can reach them, so that native code still
+                       writing to them writes to the file where it meant */
+  bool map_shared;  /* MAP_SHARED (else private) */
+  int prot;         /* as mapped */
+  int64_t offset;   /* in the file, of base */
   os_extra_t extra;
 } mapping_t;
 
@@ -152,6 +159,15 @@ void mapping_release_shared(mapping_t *m);
 
 /* How many address ranges are reserved for the life of the process. */
 size_t mapping_reserved_ranges(void);
+
+/* remap(): the mapping `m` (whose ArrayBuffer is `arraybuffer`) as
+ * `new_len` bytes from the same start, handed out as a new Buffer. The old
+ * ArrayBuffer is detached as unmap() detaches it; pages that the new
+ * mapping does not take over are released as unmap() releases them. False
+ * with an exception pending on failure; `m` is then released if the old
+ * views were detached already (the error says so). */
+bool mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t new_len,
+                   napi_value *buffer);
 
 /* Pins keep the file's pages mapped while a threadpool job uses them. */
 void mapping_pin(mapping_t *m);

@@ -32,9 +32,11 @@ typedef struct {
 extern const os_constant_t os_constants[];
 
 /* What a live mapping needs beyond its address and length. On POSIX nothing;
- * on Windows the file handle that sync(…, blocking) flushes. */
+ * on Windows the file handle that sync(…, blocking) flushes, and for named
+ * shared memory the section, whose name lives only as long as a handle. */
 typedef struct {
   intptr_t file;
+  intptr_t section;
 } os_extra_t;
 
 size_t os_page_size(void);
@@ -54,6 +56,8 @@ int os_check_mappable(int64_t fd);
 
 int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
            int64_t offset, os_extra_t *extra);
+/* Whether `flags` make a shared mapping (MAP_SHARED). */
+bool os_flags_shared(int flags);
 int os_unmap(void *addr, size_t len, os_extra_t *extra);
 /* Replace the mapping at [addr, addr + len) with a placeholder: zero-filled,
  * readable and writable memory that belongs to no file and reserves the
@@ -78,6 +82,39 @@ int os_unlock(void *addr, size_t len);
 int os_protect(void *addr, size_t len, int prot);
 /* posix_fadvise: advice about a file's pages in the page cache. */
 int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice);
+
+/* How os_remap() kept the pages. */
+typedef enum {
+  REMAP_IN_PLACE,  /* grown where it was: the old addresses are part of it */
+  REMAP_DUPLICATE, /* a second mapping of the same pages elsewhere; the old
+                      one is untouched, for the caller to release */
+  REMAP_MOVED      /* moved elsewhere (its page tables with it); the old
+                      range is a placeholder, or free when *reserved is false */
+} os_remap_t;
+
+/* Grow the mapping at [addr, addr + old_len) to new_len bytes (both whole
+ * pages), keeping its pages: in place when the range after it is free,
+ * else a duplicate of a shared mapping (which leaves the old one mapped),
+ * else a move. ENOSYS where the OS cannot (macOS and the BSDs; on Windows,
+ * anything but a shared view of a file), ERANGE when the file is shorter
+ * than the new range and the OS would have grown it (Windows). */
+int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset,
+             int prot, os_extra_t *extra, os_extra_t *new_extra, void **new_addr,
+             os_remap_t *how, bool *reserved);
+/* Whether part of a mapping can be unmapped or replaced on its own (POSIX);
+ * Windows unmaps whole views only. */
+bool os_can_split(void);
+/* Whether a mapped file cannot be deleted or truncated while mapped
+ * (Windows): then a mapping that is done with is released at once. */
+bool os_mapped_files_locked(void);
+/* Undo a successful os_remap() whose result is not wanted. */
+void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_remap_t how,
+                os_extra_t *new_extra);
+/* Whether `fd` is the file mapped at `addr` (0), another file (EINVAL), or
+ * cannot be told (ENOSYS); and the file's size. */
+int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size);
+/* Grow the file to `size` bytes if it is shorter (never shrinks). */
+int os_grow_fd(int64_t fd, uint64_t size);
 
 /* A function the runtime exports (an experimental Node-API call that older
  * runtimes lack), or NULL. */

@@ -13,6 +13,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#if defined(__linux__)
+#include <sys/sysmacros.h> /* major(), minor() */
+#endif
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -173,6 +176,12 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
   return 0;
 }
 
+bool os_mapped_files_locked(void) { return false; }
+
+bool os_can_split(void) { return true; }
+
+bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
+
 int os_unmap(void *addr, size_t len, os_extra_t *extra) {
   (void)extra;
   return munmap(addr, len) == 0 ? 0 : last_error();
@@ -262,6 +271,105 @@ int os_unlock(void *addr, size_t len) {
 
 int os_protect(void *addr, size_t len, int prot) {
   return mprotect(addr, len, prot) == 0 ? 0 : last_error();
+}
+
+int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset,
+             int prot, os_extra_t *extra, os_extra_t *new_extra, void **new_addr,
+             os_remap_t *how, bool *reserved) {
+#if defined(__linux__)
+  void *p;
+  (void)offset;
+  *new_extra = *extra;
+  *reserved = true;
+  /* Where it is, when the range after it is free. */
+  if ((p = mremap(addr, old_len, new_len, 0)) != MAP_FAILED) {
+    *new_addr = p;
+    *how = REMAP_IN_PLACE;
+    return 0;
+  }
+  if (errno != ENOMEM) return last_error();
+  if (shared) {
+    /* old_len 0: a new mapping of the same pages, the old one untouched:
+     * no address that anything still holds is ever free. */
+    if ((p = mremap(addr, 0, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) return last_error();
+    *new_addr = p;
+    *how = REMAP_DUPLICATE;
+    return 0;
+  }
+  /* A private mapping cannot be duplicated (its own pages would be lost):
+   * move it, and take the old range back at once as a placeholder. */
+  if ((p = mremap(addr, old_len, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) return last_error();
+  *reserved = mmap(addr, old_len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1,
+                   0) == addr;
+  (void)prot;
+  *new_addr = p;
+  *how = REMAP_MOVED;
+  return 0;
+#else
+  (void)addr; (void)old_len; (void)new_len; (void)shared; (void)offset; (void)prot;
+  (void)extra; (void)new_extra; (void)new_addr; (void)how; (void)reserved;
+  return -ENOSYS; /* no mremap() */
+#endif
+}
+
+void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_remap_t how,
+                os_extra_t *new_extra) {
+  (void)new_extra;
+#if defined(__linux__)
+  switch (how) {
+    case REMAP_IN_PLACE: mremap(addr, new_len, old_len, 0); break; /* shrinking cannot fail */
+    case REMAP_DUPLICATE: munmap(new_addr, new_len); break;
+    case REMAP_MOVED: /* back over its placeholder */
+      mremap(new_addr, new_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);
+      break;
+  }
+#else
+  (void)addr; (void)old_len; (void)new_addr; (void)new_len; (void)how;
+#endif
+}
+
+int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size) {
+  struct stat st;
+  if ((int64_t)(int)fd != fd) return -EBADF;
+  if (fstat((int)fd, &st) != 0) return last_error();
+  *size = (uint64_t)st.st_size;
+#if defined(__linux__)
+  {
+    /* The mapping's line in /proc/self/maps: "start-end perms offset
+     * major:minor inode path". */
+    char line[512];
+    unsigned long start, major, minor, inode;
+    int result = -ENOSYS;
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (f == NULL) return -ENOSYS;
+    while (fgets(line, sizeof line, f) != NULL) {
+      if (sscanf(line, "%lx-%*x %*s %*x %lx:%lx %lu", &start, &major, &minor, &inode) != 4) continue;
+      if (start != (unsigned long)addr) continue;
+      result = inode == (unsigned long)st.st_ino && major == major(st.st_dev) &&
+                       minor == minor(st.st_dev)
+                   ? 0
+                   : -EINVAL;
+      break;
+    }
+    fclose(f);
+    return result;
+  }
+#else
+  (void)addr;
+  return -ENOSYS;
+#endif
+}
+
+int os_grow_fd(int64_t fd, uint64_t size) {
+  struct stat st;
+  if ((int64_t)(int)fd != fd) return -EBADF;
+  if (fstat((int)fd, &st) != 0) return last_error();
+  if ((uint64_t)st.st_size >= size) return 0;
+  if ((uint64_t)(off_t)size != size) return -EFBIG;
+  while (ftruncate((int)fd, (off_t)size) != 0)
+    if (errno != EINTR) return last_error();
+  return 0;
 }
 
 void *os_runtime_symbol(const char *name) { return dlsym(RTLD_DEFAULT, name); }

@@ -192,12 +192,22 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
   return 0;
 }
 
+bool os_mapped_files_locked(void) { return true; }
+
+bool os_can_split(void) { return false; }
+
+bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
+
 int os_unmap(void *addr, size_t len, os_extra_t *extra) {
   int err = UnmapViewOfFile(addr) ? 0 : last_error();
   (void)len;
   if (extra->file != 0) {
     CloseHandle((HANDLE)extra->file);
     extra->file = 0;
+  }
+  if (extra->section != 0) {
+    CloseHandle((HANDLE)extra->section);
+    extra->section = 0;
   }
   return err;
 }
@@ -314,6 +324,75 @@ int os_protect(void *addr, size_t len, int prot) {
   return VirtualProtect(addr, len, page_protection(prot, private_copy), &old) ? 0 : last_error();
 }
 
+int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset,
+             int prot, os_extra_t *extra, os_extra_t *new_extra, void **new_addr,
+             os_remap_t *how, bool *reserved) {
+  HANDLE file = (HANDLE)extra->file, mapping, dup = NULL;
+  LARGE_INTEGER size;
+  uint64_t end = (uint64_t)offset + new_len;
+  DWORD access = (prot & PROT_WRITE) ? FILE_MAP_WRITE : FILE_MAP_READ;
+  void *view;
+  int err = 0;
+  (void)addr;
+  (void)old_len;
+  *reserved = true;
+  /* A shared view of a file only: a new view of it, the old one untouched.
+   * (A copy-on-write view would lose its own pages; pagefile-backed memory
+   * has a fixed size.) */
+  if (!shared || file == NULL) return syserr_number("ENOSYS");
+  /* CreateFileMapping would grow the file to the new size: refuse instead,
+   * as on POSIX (lib/ grows it first when asked to). */
+  if (!GetFileSizeEx(file, &size)) return last_error();
+  if ((uint64_t)size.QuadPart < end) return syserr_number("ERANGE");
+  mapping = CreateFileMappingW(file, NULL, page_protection(prot == PROT_NONE ? PROT_READ : prot, 0),
+                               0, 0, NULL);
+  if (mapping == NULL) return last_error();
+  if (prot & PROT_EXEC) access |= FILE_MAP_EXECUTE;
+  view = MapViewOfFile(mapping, access, (DWORD)((uint64_t)offset >> 32), (DWORD)(uint64_t)offset, new_len);
+  if (view == NULL) err = last_error();
+  CloseHandle(mapping);
+  if (err != 0) return err;
+  if (!DuplicateHandle(GetCurrentProcess(), file, GetCurrentProcess(), &dup, 0, FALSE,
+                       DUPLICATE_SAME_ACCESS)) {
+    err = last_error();
+    UnmapViewOfFile(view);
+    return err;
+  }
+  new_extra->file = (intptr_t)dup;
+  *new_addr = view;
+  *how = REMAP_DUPLICATE;
+  return 0;
+}
+
+void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_remap_t how,
+                os_extra_t *new_extra) {
+  (void)addr;
+  (void)old_len;
+  (void)how;
+  os_unmap(new_addr, new_len, new_extra);
+}
+
+int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size) {
+  HANDLE file = handle_of(fd);
+  LARGE_INTEGER bytes;
+  (void)addr;
+  if (file == INVALID_HANDLE_VALUE) return syserr_number("EBADF");
+  if (!GetFileSizeEx(file, &bytes)) return last_error();
+  *size = (uint64_t)bytes.QuadPart;
+  return syserr_number("ENOSYS"); /* which file the view maps cannot be told cheaply */
+}
+
+int os_grow_fd(int64_t fd, uint64_t size) {
+  HANDLE file = handle_of(fd);
+  LARGE_INTEGER bytes, to;
+  if (file == INVALID_HANDLE_VALUE) return syserr_number("EBADF");
+  if (!GetFileSizeEx(file, &bytes)) return last_error();
+  if ((uint64_t)bytes.QuadPart >= size) return 0;
+  to.QuadPart = (LONGLONG)size;
+  if (!SetFilePointerEx(file, to, NULL, FILE_BEGIN) || !SetEndOfFile(file)) return last_error();
+  return 0;
+}
+
 void *os_runtime_symbol(const char *name) {
   return (void *)(void (*)(void))GetProcAddress(GetModuleHandleW(NULL), name);
 }
@@ -347,26 +426,30 @@ int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, siz
     if (mapping == NULL) return GetLastError() == ERROR_FILE_NOT_FOUND ? syserr_number("ENOENT") : last_error();
   }
   view = MapViewOfFile(mapping, readonly ? FILE_MAP_READ : FILE_MAP_WRITE, 0, 0, 0);
-  err = view == NULL ? last_error() : 0;
-  CloseHandle(mapping); /* the view keeps the memory */
-  if (err != 0) return err;
+  if (view == NULL) {
+    err = last_error();
+    CloseHandle(mapping);
+    return err;
+  }
   /* Windows keeps no exact size: the view's, in whole pages. */
   if (VirtualQuery(view, &info, sizeof info) == 0) {
     err = last_error();
     UnmapViewOfFile(view);
+    CloseHandle(mapping);
     return err;
   }
   *size = info.RegionSize;
   extra->file = 0;
+  extra->section = (intptr_t)mapping; /* keeps the name while the view lives */
   *addr = view;
   return 0;
 }
 
 int os_shm_size(const char *name, size_t *size) {
   void *addr;
-  os_extra_t extra = {0};
+  os_extra_t extra = {0, 0};
   int err = os_shm_map(name, false, false, true, size, &addr, &extra);
-  if (err == 0) UnmapViewOfFile(addr);
+  if (err == 0) os_unmap(addr, *size, &extra);
   return err;
 }
 

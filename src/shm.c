@@ -85,6 +85,8 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
     throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
     return NULL;
   }
+  m->prot = readonly ? 1 : 3; /* PROT_READ, PROT_READ | PROT_WRITE: the same values everywhere */
+  m->map_shared = true;
   if (shared) return mapping_to_sharedarraybuffer(env, m, &result) ? result : NULL;
   return mapping_to_buffer(env, m, &result) ? result : NULL;
 }

@@ -86,3 +86,11 @@ expectType<number>(mmap.shm.size('name'))
 expectType<void>(mmap.shm.remove('name'))
 expectError(mmap.shm.create('name'))
 expectError(mmap.shm.open(42))
+
+// remap
+expectType<Buffer>(mmap.remap(buf, 8192))
+expectType<Buffer>(mmap.remap(buf, 8192n, { grow: true }))
+expectType<Buffer>(mmap.remap(buf, 8192, { fd: 3, grow: false }))
+expectError(mmap.remap(buf))
+expectError(mmap.remap(buf, '8192'))
+expectError(mmap.remap(buf, 8192, { grow: 'yes' }))

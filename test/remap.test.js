@@ -1,0 +1,258 @@
+'use strict'
+// remap(): a mapping grown (or shrunk) in place of the old one, the contents
+// kept; and the append-only log built on it.
+const assert = require('assert')
+const fs = require('fs')
+const path = require('path')
+const { spawn } = require('child_process')
+const { constants: { MAX_LENGTH } } = require('buffer')
+const mmap = require('..')
+const { tmpFile, scratch, runChild, assertChildOk, isLinux, isWindows, skip, root, scriptArgs } = require('./helpers')
+
+const { PAGESIZE: P, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE } = mmap
+const RW = PROT_READ | PROT_WRITE
+const J = JSON.stringify
+const RANGE = { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }
+const mappingsOf = (file) => isLinux ? fs.readFileSync('/proc/self/maps', 'utf8').split(file).length - 1 : 0
+
+describe('remap()', function () {
+  it('keeps the contents across 20 doublings from 4 KiB to 4 GiB of a sparse file, growing it with { grow: true }', function () {
+    if (MAX_LENGTH < 4 * 2 ** 30) skip(this, `buffer.constants.MAX_LENGTH is ${MAX_LENGTH}`)
+    const file = path.join(scratch, 'doublings.bin')
+    let buf = mmap.open(file, { mode: 'w+', size: 4096 })
+    const marks = []
+    for (let i = 0; i < 20; i++) {
+      buf.writeUInt32LE(0xC0DE0000 + i, buf.length - 4) // a mark at the end of each size
+      marks.push(buf.length - 4)
+      const old = buf
+      buf = mmap.remap(buf, buf.length * 2, { grow: true })
+      assert.strictEqual(old.length, 0) // detached, as unmap() detaches
+      assert.strictEqual(buf.length, 4096 * 2 ** (i + 1))
+    }
+    assert.strictEqual(buf.length, 4 * 2 ** 30)
+    assert.strictEqual(fs.statSync(file).size, 4 * 2 ** 30)
+    marks.forEach((at, i) => assert.strictEqual(buf.readUInt32LE(at), 0xC0DE0000 + i))
+    buf[buf.length - 1] = 7
+    mmap.sync(buf, buf.length - P, P, true)
+    const fd = fs.openSync(file, 'r')
+    const last = Buffer.alloc(1)
+    fs.readSync(fd, last, 0, 1, 4 * 2 ** 30 - 1)
+    fs.closeSync(fd)
+    assert.strictEqual(last[0], 7)
+    mmap.unmap(buf)
+    fs.unlinkSync(file)
+  })
+
+  it('gives the old ranges back once their Buffers are collected', function () {
+    if (!isLinux) skip(this, 'counted in /proc/self/maps')
+    const file = path.join(scratch, 'given-back.bin')
+    const out = assertChildOk(runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const count = () => fs.readFileSync('/proc/self/maps', 'utf8').split(${J(file)}).length - 1
+      let buf = mmap.open(${J(file)}, { mode: 'w+', size: 4096 })
+      for (let i = 0; i < 12; i++) buf = mmap.remap(buf, buf.length * 2, { grow: true })
+      const during = count()
+      mmap.unmap(buf)
+      buf = null
+      let tries = 0
+      ;(function again () {
+        gc()
+        setTimeout(() => { if (count() > 0 && ++tries < 40) again(); else console.log(JSON.stringify({ during, after: count() })) }, 100)
+      })()
+    `, { args: ['--expose-gc'] }))
+    const r = JSON.parse(out)
+    assert.ok(r.during >= 1 && r.during <= 13, out) // old ranges wait for their Buffers
+    assert.strictEqual(r.after, 0)
+  })
+
+  it('shrinks, keeps a byte offset from open(), and detaches every old view', function () {
+    const file = tmpFile(8 * P)
+    const whole = fs.readFileSync(file)
+    const buf = mmap.open(file, { mode: 'r+', offset: 100, length: 1000 })
+    const views = [buf.subarray(10), new Uint8Array(buf.buffer), new DataView(buf.buffer)]
+    const bigger = mmap.remap(buf, 5 * P)
+    assert.strictEqual(bigger.length, 5 * P)
+    assert.deepStrictEqual(bigger, whole.subarray(100, 100 + 5 * P)) // from the same byte
+    assert.strictEqual(buf.length, 0)
+    assert.strictEqual(views[0].length, 0)
+    assert.strictEqual(views[1].length, 0)
+    assert.throws(() => views[2].getUint8(0), TypeError)
+    const smaller = mmap.remap(bigger, 10)
+    assert.deepStrictEqual(smaller, whole.subarray(100, 110))
+    mmap.sync(smaller)
+    assert.deepStrictEqual(mmap.incore(smaller)[0] + mmap.incore(smaller)[1], 1)
+    mmap.unmap(smaller)
+  })
+
+  it('refuses a length past the end of the file with a RangeError, and leaves the mapping as it was', function () {
+    const file = tmpFile(2 * P)
+    const buf = mmap.open(file, { mode: 'r+' })
+    assert.throws(() => mmap.remap(buf, 2 * P + 1), RANGE) // exact: open() knows the file
+    assert.strictEqual(buf.length, 2 * P)
+    const fd = fs.openSync(file, 'r+')
+    const mapped = mmap.map(P, RW, MAP_SHARED, fd)
+    if (!isWindows) assert.throws(() => mmap.remap(mapped, 3 * P), RANGE) // its last page, without the fd
+    assert.throws(() => mmap.remap(mapped, 2 * P + 1, { fd }), RANGE) // exact, with it
+    assert.strictEqual(mapped.length, P)
+    assert.throws(() => mmap.remap(mapped, 4 * P, { grow: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /needs options.fd/ })
+    const grown = mmap.remap(mapped, 4 * P, { fd, grow: true })
+    assert.strictEqual(fs.statSync(file).size, 4 * P)
+    assert.strictEqual(grown.length, 4 * P)
+    if (isLinux) {
+      const other = fs.openSync(tmpFile(P), 'r')
+      assert.throws(() => mmap.remap(grown, P, { fd: other }), { code: 'ERR_INVALID_ARG_VALUE', message: /not a descriptor of the file/ })
+      fs.closeSync(other)
+    }
+    fs.closeSync(fd)
+    mmap.unmap(grown)
+    mmap.unmap(buf)
+  })
+
+  it('validates its arguments before anything happens', function () {
+    const buf = mmap.open(tmpFile(P), { mode: 'r+' })
+    const cases = [
+      [() => mmap.remap(), 'ERR_INVALID_ARG_TYPE'],
+      [() => mmap.remap({}, P), 'ERR_INVALID_ARG_TYPE'],
+      [() => mmap.remap(buf), 'ERR_INVALID_ARG_TYPE'],
+      [() => mmap.remap(buf, 0), 'ERR_OUT_OF_RANGE'],
+      [() => mmap.remap(buf, 1.5), 'ERR_OUT_OF_RANGE'],
+      [() => mmap.remap(buf, MAX_LENGTH + 1), 'ERR_OUT_OF_RANGE'],
+      [() => mmap.remap(buf, P, 'grow'), 'ERR_INVALID_ARG_TYPE'],
+      [() => mmap.remap(buf, P, { grow: 1 }), 'ERR_INVALID_ARG_TYPE'],
+      [() => mmap.remap(buf, P, { fd: -1 }), 'ERR_OUT_OF_RANGE'],
+      [() => mmap.remap(Buffer.alloc(P), P), 'ERR_INVALID_ARG_VALUE']
+    ]
+    for (const [fn, code] of cases) assert.throws(fn, { code })
+    assert.strictEqual(buf.length, P)
+    mmap.unmap(buf)
+    assert.throws(() => mmap.remap(buf, P), { code: 'ERR_INVALID_ARG_VALUE' })
+  })
+
+  it('grows anonymous private memory and a private file mapping, keeping their own pages', function () {
+    if (isWindows) skip(this, 'Windows cannot grow a copy-on-write view or pagefile-backed memory (ENOSYS)')
+    const anon = mmap.map(P, RW, MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1)
+    anon.fill(3)
+    const grownAnon = mmap.remap(anon, 64 * P)
+    assert.ok(grownAnon.subarray(0, P).every((x) => x === 3))
+    assert.ok(grownAnon.subarray(P).every((x) => x === 0))
+    mmap.unmap(grownAnon)
+    const file = tmpFile(Buffer.alloc(4 * P, 1))
+    const priv = mmap.open(file, { private: true, length: P })
+    priv.fill(9) // copy-on-write: this mapping's own pages
+    const grownPriv = mmap.remap(priv, 4 * P)
+    assert.ok(grownPriv.subarray(0, P).every((x) => x === 9))
+    assert.ok(grownPriv.subarray(P).every((x) => x === 1))
+    assert.ok(fs.readFileSync(file).every((x) => x === 1))
+    mmap.unmap(grownPriv)
+  })
+
+  it('shared anonymous memory cannot grow (its size is fixed): a RangeError, the mapping unchanged', function () {
+    if (isWindows) skip(this, 'Windows cannot remap pagefile-backed memory (ENOSYS)')
+    const sanon = mmap.map(P, RW, MAP_SHARED | mmap.MAP_ANONYMOUS, -1)
+    sanon[0] = 4
+    assert.throws(() => mmap.remap(sanon, 16 * P), RANGE)
+    assert.strictEqual(sanon[0], 4)
+    mmap.unmap(mmap.remap(sanon, 10)) // shrinking is fine
+  })
+
+  it('works in a worker thread', async function () {
+    const { Worker } = require('worker_threads')
+    const file = tmpFile(P)
+    const worker = new Worker(`
+      const mmap = require(${J(root)}), { parentPort } = require('worker_threads')
+      let buf = mmap.open(${J(file)}, { mode: 'r+' })
+      buf.write('worker')
+      for (let i = 0; i < 10; i++) buf = mmap.remap(buf, buf.length * 2, { grow: true })
+      buf.write('end', buf.length - 3)
+      mmap.sync(buf, true)
+      parentPort.postMessage([buf.length, buf.toString('utf8', 0, 6)])
+    `, { eval: true })
+    const answer = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject) })
+    await worker.terminate()
+    assert.deepStrictEqual(answer, [1024 * P, 'worker'])
+    const bytes = fs.readFileSync(file)
+    assert.strictEqual(bytes.length, 1024 * P)
+    assert.strictEqual(bytes.toString('utf8', bytes.length - 3), 'end')
+  })
+
+  it('while a promises.sync is in flight: the sync completes on the old pages, the new mapping has the data', async function () {
+    const file = tmpFile(Buffer.alloc(64 * P))
+    const buf = mmap.open(file, { mode: 'r+' })
+    buf.fill(5)
+    const pending = mmap.promises.sync(buf)
+    const grown = mmap.remap(buf, 128 * P, { grow: true })
+    await pending
+    assert.ok(fs.readFileSync(file).subarray(0, 64 * P).every((x) => x === 5))
+    grown.fill(6, 64 * P)
+    await mmap.promises.sync(grown)
+    assert.ok(fs.readFileSync(file).subarray(64 * P).every((x) => x === 6))
+    mmap.unmap(grown)
+  })
+
+  it('a pending fs.read into the old Buffer lands in the file, not in another mapping', function () {
+    if (!isLinux) skip(this, 'mkfifo')
+    const file = tmpFile(Buffer.alloc(P, 0x61))
+    const fifo = path.join(scratch, `remap-fifo-${process.pid}`)
+    require('child_process').execFileSync('mkfifo', [fifo])
+    const out = assertChildOk(runChild(`
+      const mmap = require('mmap-io'), fs = require('fs')
+      const old = mmap.open(${J(file)}, { mode: 'r+' })
+      const f = fs.openSync(${J(fifo)}, fs.constants.O_RDWR)
+      fs.read(f, old, 0, 4, null, () => {
+        mmap.sync(grown, true)
+        console.log(fs.readFileSync(${J(file)}, 'latin1').slice(0, 8), grown.toString('latin1', 0, 8))
+      })
+      let grown
+      setImmediate(() => {
+        grown = mmap.remap(old, 4 * ${P}, { grow: true })
+        for (let i = 0; i < 100; i++) mmap.open(${J(file)}) // other mappings, maybe at the old address
+        fs.writeSync(f, 'READ')
+      })
+    `))
+    assert.strictEqual(out.trim(), 'READaaaa READaaaa')
+  })
+
+  it('refuses a SharedArrayBuffer mapping, whose views in other threads cannot be detached', function () {
+    if (!mmap.features.sharedArrayBuffer) skip(this, 'no SharedArrayBuffer mappings in this runtime')
+    const buf = mmap.open(tmpFile(P), { sharedArrayBuffer: true })
+    assert.throws(() => mmap.remap(buf, 2 * P), { code: 'ERR_INVALID_ARG_VALUE', message: /SharedArrayBuffer/ })
+    mmap.unmap(buf)
+  })
+})
+
+describe('the append-only log example', function () {
+  it('a writer that doubles the file and two readers that remap as it grows agree on every record', function () {
+    const r = require('child_process').spawnSync(process.execPath, scriptArgs(path.join(root, 'examples', 'append-log.js'), ['demo', '50000']),
+      { cwd: root, encoding: 'utf8', timeout: 120000 })
+    assert.strictEqual(r.signal, null, r.stderr)
+    assert.strictEqual(r.status, 0, r.stderr)
+    process.stdout.write(`      ${r.stdout.trim()}\n`)
+    assert.match(r.stdout, /^50000 records written and committed .*readers: 50000 records, [1-9]\d* remaps; 50000 records, [1-9]\d* remaps/)
+  })
+
+  it('SIGKILL of the writer mid-append loses no record whose commit was acknowledged', async function () {
+    if (isWindows) skip(this, 'SIGKILL')
+    const file = path.join(scratch, 'killed.log')
+    const child = spawn(process.execPath, scriptArgs(path.join(root, 'examples', 'append-log.js'), ['write', file, '10000000', '500']),
+      { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    let acknowledged = 0
+    await new Promise((resolve) => {
+      child.on('message', (n) => {
+        acknowledged = n
+        if (n >= 20000) child.kill('SIGKILL') // mid-append, after several doublings
+      })
+      child.on('exit', resolve)
+    })
+    const { LogReader, check } = require(path.join(root, 'examples', 'append-log.js'))
+    const log = new LogReader(file)
+    let n = 0
+    for (const bytes of log.poll()) {
+      assert.ok(check(bytes, n), `record ${n}`)
+      n++
+    }
+    log.close()
+    process.stdout.write(`      ${acknowledged} records acknowledged; ${n} committed records intact after SIGKILL\n`)
+    assert.ok(acknowledged >= 20000)
+    assert.ok(n >= acknowledged, `${n} < ${acknowledged}`)
+  })
+})
