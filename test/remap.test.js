@@ -7,7 +7,7 @@ const path = require('path')
 const { spawn } = require('child_process')
 const { constants: { MAX_LENGTH } } = require('buffer')
 const mmap = require('..')
-const { tmpFile, scratch, runChild, assertChildOk, isLinux, isWindows, skip, root, scriptArgs } = require('./helpers')
+const { tmpFile, scratch, runChild, assertChildOk, isLinux, isWindows, skip, root, scriptArgs, runtime } = require('./helpers')
 
 const { PAGESIZE: P, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE } = mmap
 const RW = PROT_READ | PROT_WRITE
@@ -204,12 +204,20 @@ describe('remap()', function () {
       })
       let grown
       setImmediate(() => {
-        grown = mmap.remap(old, 4 * ${P}, { grow: true })
+        try {
+          grown = mmap.remap(old, 4 * ${P}, { grow: true })
+        } catch (e) { // Bun: the read holds the buffer, and the mapping stays as it was
+          if (e.code !== 'ERR_MMAP_IO_CANNOT_DETACH') throw e
+          console.log('refused')
+          grown = old
+        }
         for (let i = 0; i < 100; i++) mmap.open(${J(file)}) // other mappings, maybe at the old address
         fs.writeSync(f, 'READ')
       })
     `))
-    assert.strictEqual(out.trim(), 'READaaaa READaaaa')
+    const lines = out.trim().split('\n')
+    if (runtime === 'bun') assert.deepStrictEqual(lines, ['refused', 'READaaaa READaaaa'])
+    else assert.deepStrictEqual(lines, ['READaaaa READaaaa'])
   })
 
   it('refuses a SharedArrayBuffer mapping, whose views in other threads cannot be detached', function () {
