@@ -19,6 +19,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "glibc_compat.h"
+
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0
 #endif
@@ -217,16 +219,72 @@ int os_incore(void *addr, size_t len, unsigned char *vec) {
   return mincore(addr, len, (void *)vec) == 0 ? 0 : last_error();
 }
 
-int os_prefetch(void *addr, size_t len) {
 #if defined(__linux__)
-  /* One byte of each page, read through the kernel: a page that cannot be
-   * read gives EFAULT instead of SIGSEGV or SIGBUS. */
-  enum { BATCH = 1024 };
-  struct iovec local, remote[BATCH];
-  unsigned char sink[BATCH];
+/* One byte of each page of [addr, addr + len), read through the kernel: a
+ * page that cannot be read gives EFAULT instead of SIGSEGV or SIGBUS.
+ * process_vm_readv() reads them into a buffer, up to 1024 pages a call.
+ * Where it is refused (seccomp profiles such as Docker's without
+ * CAP_SYS_PTRACE give EPERM; qemu-user, ENOSYS), writev() into a pipe of our
+ * own does the same, and the bytes are read back out of it. */
+enum { TOUCH_BATCH = 1024 };
+
+static int touch_by_pipe(void *addr, size_t len, size_t done) {
+  struct iovec remote[TOUCH_BATCH];
+  unsigned char sink[TOUCH_BATCH];
+  size_t page = os_page_size(), n;
+  ssize_t got;
+  int fds[2], err = 0;
+  if (pipe2(fds, O_CLOEXEC) != 0) return last_error();
+  while (err == 0 && done < len) {
+    for (n = 0; n < TOUCH_BATCH && done < len; n++, done += page) {
+      remote[n].iov_base = (unsigned char *)addr + done;
+      remote[n].iov_len = 1;
+    }
+    while ((got = writev(fds[1], remote, (int)n)) < 0 && errno == EINTR) {
+    }
+    if (got < 0) {
+      err = last_error();
+      break;
+    }
+    /* Drain what was written: at most 1024 bytes, already in the pipe. */
+    for (ssize_t left = got, r; left > 0; left -= r) {
+      while ((r = read(fds[0], sink, (size_t)left)) < 0 && errno == EINTR) {
+      }
+      if (r <= 0) {
+        err = r < 0 ? last_error() : -EIO;
+        break;
+      }
+    }
+    if (err == 0 && (size_t)got != n) err = -EFAULT; /* stopped at a bad page */
+  }
+  close(fds[0]);
+  close(fds[1]);
+  return err;
+}
+
+static int touch_pages(void *addr, size_t len) {
+  struct iovec local, remote[TOUCH_BATCH];
+  unsigned char sink[TOUCH_BATCH];
   size_t page = os_page_size(), done = 0, n;
   ssize_t got;
+  local.iov_base = sink;
+  while (done < len) {
+    size_t from = done;
+    for (n = 0; n < TOUCH_BATCH && done < len; n++, done += page) {
+      remote[n].iov_base = (unsigned char *)addr + done;
+      remote[n].iov_len = 1;
+    }
+    local.iov_len = n;
+    got = process_vm_readv(getpid(), &local, 1, remote, n, 0);
+    if (got < 0 && (errno == ENOSYS || errno == EPERM)) return touch_by_pipe(addr, len, from);
+    if (got < 0) return last_error();
+    if ((size_t)got != n) return -EFAULT; /* stopped at a bad page */
+  }
+  return 0;
+}
 #endif
+
+int os_prefetch(void *addr, size_t len) {
 #ifdef MADV_POPULATE_READ
   /* Linux 5.14+: faults the pages in, and fails with EFAULT where touching
    * them would raise SIGBUS or SIGSEGV. EINVAL: an older kernel. */
@@ -235,19 +293,10 @@ int os_prefetch(void *addr, size_t len) {
 #endif
   if (madvise(addr, len, MADV_WILLNEED) != 0) return last_error();
 #if defined(__linux__)
-  local.iov_base = sink;
-  while (done < len) {
-    for (n = 0; n < BATCH && done < len; n++, done += page) {
-      remote[n].iov_base = (unsigned char *)addr + done;
-      remote[n].iov_len = 1;
-    }
-    local.iov_len = n;
-    got = process_vm_readv(getpid(), &local, 1, remote, n, 0);
-    if (got < 0) return last_error();
-    if ((size_t)got != n) return -EFAULT; /* stopped at a bad page */
-  }
-#endif
+  return touch_pages(addr, len);
+#else
   return 0;
+#endif
 }
 
 int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {

@@ -9,6 +9,9 @@ const path = require('path')
 const { spawnSync, execFileSync } = require('child_process')
 
 const root = path.join(__dirname, '..')
+// The C compiler for test-only builds (the LD_PRELOAD shim, the hooked
+// addon): the system's, or the cross compiler that test:arm64 names.
+const cc = process.env.MMAP_IO_CC || 'cc'
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-test-'))
 process.on('exit', () => {
   // Windows deletes no file that is still mapped (collected later, or never).
@@ -115,16 +118,22 @@ function failShim () {
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 static int fail(const char *name, void *caller) {
   Dl_info info;
   const char *list = getenv("MMAP_IO_FAIL");
-  if (!dladdr(caller, &info) || !info.dli_fname || !strstr(info.dli_fname, "mmap_io")) return 0;
+  if (!dladdr(caller, &info) || !info.dli_fname || (!strstr(info.dli_fname, "mmap_io") && !strstr(info.dli_fname, "mmap-io.node"))) return 0;
   size_t n = strlen(name);
   const char *p = list;
   while (p && (p = strstr(p, name)) != NULL) {
     if ((p == list || p[-1] == ',') && (p[n] == 0 || p[n] == ',')) {
-      const char *e = getenv("MMAP_IO_FAIL_ERRNO");
+      /* MMAP_IO_FAIL_ERRNO_<name>, else MMAP_IO_FAIL_ERRNO, else EIO. */
+      char var[64];
+      snprintf(var, sizeof var, "MMAP_IO_FAIL_ERRNO_%s", name);
+      const char *e = getenv(var);
+      if (!e) e = getenv("MMAP_IO_FAIL_ERRNO");
       errno = e ? atoi(e) : EIO;
       return 1;
     }
@@ -149,8 +158,9 @@ int madvise(void *a, size_t l, int v) {
 }
 WRAP(int, msync, (void *a, size_t l, int f), (a, l, f))
 WRAP(int, mincore, (void *a, size_t l, unsigned char *v), (a, l, v))
+WRAP(ssize_t, process_vm_readv, (pid_t p, const struct iovec *l, unsigned long ln, const struct iovec *r, unsigned long rn, unsigned long f), (p, l, ln, r, rn, f))
 `)
-  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, src, '-ldl'])
+  execFileSync(cc, ['-shared', '-fPIC', '-O2', '-o', shim, src, '-ldl'])
   return shim
 }
 
@@ -177,13 +187,21 @@ function hookedPackage () {
     // The OS layer makes no Node-API calls, and sets its own feature macros.
     const hooks = f.startsWith('os_') ? [] : ['-include', path.join(root, 'test', 'native', 'napi-hooks.h')]
     const object = path.join(hookedDir, `${f}.o`)
-    const r = spawnSync('cc', ['-std=c11', '-O1', '-fPIC', ...san, '-DNAPI_VERSION=8', '-I', include, ...hooks,
+    const r = spawnSync(cc, ['-std=c11', '-O1', '-fPIC', ...san, '-DNAPI_VERSION=8', '-I', include, ...hooks,
       '-c', '-o', object, path.join(root, 'src', f)], { encoding: 'utf8' })
     if (r.status !== 0) throw new Error(`compiling ${f} with the test hooks failed:\n${r.stderr.slice(0, 2000)}`)
     objects.push(object)
   }
-  execFileSync('cc', ['-shared', ...san, '-o', path.join(hookedDir, 'build', 'Release', 'mmap_io.node'), ...objects])
+  execFileSync(cc, ['-shared', ...san, '-o', path.join(hookedDir, 'build', 'Release', 'mmap_io.node'), ...objects])
   return hookedDir
+}
+
+// Set by test:arm64 (qemu-aarch64): another architecture, emulated.
+const emulated = process.env.MMAP_IO_EMULATOR || null
+// What qemu-user (7.2) does not emulate, as skip reasons.
+const qemuGaps = {
+  madvise: `${emulated} accepts madvise() and does nothing (no MADV_POPULATE_READ, MADV_WILLNEED or MADV_REMOVE effect)`,
+  mremap: `${emulated} refuses mremap() with old_size 0 (ENOMEM), which remap() of a shared mapping uses to keep the old range mapped`
 }
 
 const isWindows = process.platform === 'win32'
@@ -215,6 +233,8 @@ module.exports = {
   isLinux,
   assertCrashed,
   sanitized,
+  emulated,
+  qemuGaps,
   root,
   scratch,
   tmpFile,

@@ -6,7 +6,7 @@ const fs = require('fs')
 const path = require('path')
 const { Worker } = require('worker_threads')
 const mmap = require('..')
-const { tmpFile, openFd, closeFds, runChild, assertChildOk, mappingCount, sanitized, isLinux, isWindows, assertCrashed, skip, runtime } = require('./helpers')
+const { tmpFile, openFd, closeFds, runChild, assertChildOk, mappingCount, sanitized, isLinux, isWindows, assertCrashed, skip, runtime, emulated } = require('./helpers')
 
 const { PROT_READ, PROT_WRITE, MAP_SHARED, PAGESIZE } = mmap
 const RW = PROT_READ | PROT_WRITE
@@ -171,7 +171,9 @@ describe('garbage collection', function () {
 })
 
 describe('the mapping limit', function () {
-  it('a synchronous loop of 1,000,000 map + read + unmap keeps the mapping count flat', function () {
+  // 200,000 under emulation, which runs 10 to 20 times slower.
+  const cycles = emulated ? 200000 : 1000000
+  it(`a synchronous loop of ${cycles.toLocaleString('en')} map + read + unmap keeps the mapping count flat`, function () {
     if (!isLinux) skip(this, 'counted in /proc/self/maps')
     const file = tmpFile(Buffer.alloc(PAGESIZE, 1))
     const out = assertChildOk(runChild(`
@@ -181,7 +183,7 @@ describe('the mapping limit', function () {
       const fd = fs.openSync(${JSON.stringify(file)}, 'r')
       const before = count()
       let sum = 0, peak = 0, ofFile = 0
-      for (let i = 0; i < 1000000; i++) {
+      for (let i = 0; i < ${cycles}; i++) {
         const b = mmap.map(${PAGESIZE}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
         sum += b[0]
         mmap.unmap(b)
@@ -190,16 +192,29 @@ describe('the mapping limit', function () {
           ofFile = Math.max(ofFile, maps().split(${JSON.stringify(file)}).length - 1)
         }
       }
-      console.log(JSON.stringify({ sum, before, peak, ofFile, after: count() }))
+      // Without address randomization (setarch -R, some CI sandboxes) malloc
+      // cannot grow its heap and takes blocks with mmap() next to ours.
+      const personality = Number(fs.readFileSync('/proc/self/personality', 'utf8').trim().replace(/^/, '0x'))
+      const fixedLayout = (personality & 0x0040000) !== 0 ||
+        fs.readFileSync('/proc/sys/kernel/randomize_va_space', 'utf8').trim() === '0'
+      console.log(JSON.stringify({ sum, before, peak, ofFile, after: count(), fixedLayout }))
     `))
     const r = JSON.parse(out)
-    process.stdout.write(`      1,000,000 iterations; mappings before ${r.before}, peak ${r.peak}, after ${r.after}\n`)
-    assert.strictEqual(r.sum, 1000000)
+    process.stdout.write(`      ${cycles.toLocaleString('en')} iterations; mappings before ${r.before}, peak ${r.peak}, after ${r.after}${r.fixedLayout ? ' (no address randomization)' : ''}\n`)
+    assert.strictEqual(r.sum, cycles)
     assert.strictEqual(r.ofFile, 0)
     // Flat: none of ours stays (the placeholders unmap() leaves are adjacent
     // and merge into one); the few more are the heap growing (Node queues a
     // small record per finalizer until the loop yields).
-    if (!sanitized) assert.ok(r.peak - r.before <= 50, out)
+    if (sanitized) return
+    // Where finalizers wait for the event loop (Node 18; the placeholders
+    // wait with them) and malloc's blocks land between the placeholders
+    // (fixed layout), each such block splits them: one more kernel mapping
+    // per about 256 iterations until the event loop turns. One per
+    // iteration (a mapping kept) would be a million.
+    const lateFinalizers = Number(process.versions.node.split('.')[0]) < 20 && !process.versions.bun
+    const bound = lateFinalizers && r.fixedLayout ? cycles / 128 : 50
+    assert.ok(r.peak - r.before <= bound, out)
   })
 
   it('a loop of 200,000 maps without unmap throws a catchable ENOMEM, and map() works again after a turn of the event loop', function () {

@@ -5,28 +5,18 @@
 // unpacked into a cache outside the repo (MMAP_IO_NODE_CACHE, default
 // ~/.cache/mmap-io).
 const fs = require('fs')
-const os = require('os')
 const path = require('path')
 const { execFileSync, spawnSync } = require('child_process')
+const { unpack, mochaCounts } = require('../scripts/tools')
 
 const root = path.join(__dirname, '..')
-const cache = process.env.MMAP_IO_NODE_CACHE || path.join(os.homedir(), '.cache', 'mmap-io')
 const majors = (process.env.MMAP_IO_MATRIX || '18,20,22,24,26').split(',').map(Number)
 const platform = `${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}`
 
 // The node binary for `major`: this one if it matches, else from the cache.
 function nodeFor (major) {
   if (Number(process.versions.node.split('.')[0]) === major) return process.execPath
-  const dir = path.join(cache, `node-${platform}-${major}`)
-  const bin = path.join(dir, 'package', 'bin', 'node')
-  if (!fs.existsSync(bin)) {
-    fs.mkdirSync(dir, { recursive: true })
-    const tgz = execFileSync('npm', ['pack', `node-${platform}@${major}`, '--pack-destination', dir, '--silent'],
-      { encoding: 'utf8' }).trim().split('\n').pop()
-    execFileSync('tar', ['xzf', path.join(dir, tgz), '-C', dir])
-    fs.rmSync(path.join(dir, tgz))
-  }
-  return bin
+  return path.join(unpack(`node-${platform}@${major}`, `node-${platform}-${major}`), 'bin', 'node')
 }
 
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
@@ -40,8 +30,8 @@ for (const major of majors) {
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
   const r = spawnSync(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'dot'],
     { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 })
-  const count = (word) => Number((new RegExp(`(\\d+) ${word}`).exec(r.stdout) || [0, 0])[1])
-  const row = { version, passing: count('passing'), failing: count('failing'), pending: count('pending'), status: r.status }
+  const counts = mochaCounts(r.stdout)
+  const row = { version, passing: counts.passed, failing: counts.failed, pending: counts.skipped, status: r.status }
   rows.push(row)
   console.log(`Node ${version}: ${row.passing} passing, ${row.failing} failing, ${row.pending} pending (exit ${r.status})`)
   if (r.status !== 0) console.log(r.stdout.slice(-4000), r.stderr.slice(-2000))

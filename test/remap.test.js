@@ -7,7 +7,7 @@ const path = require('path')
 const { spawn } = require('child_process')
 const { constants: { MAX_LENGTH } } = require('buffer')
 const mmap = require('..')
-const { tmpFile, scratch, runChild, assertChildOk, isLinux, isWindows, skip, root, scriptArgs, runtime } = require('./helpers')
+const { tmpFile, scratch, runChild, assertChildOk, isLinux, isWindows, skip, root, scriptArgs, runtime, emulated, qemuGaps } = require('./helpers')
 
 const { PAGESIZE: P, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE } = mmap
 const RW = PROT_READ | PROT_WRITE
@@ -66,6 +66,7 @@ describe('remap()', function () {
   })
 
   it('shrinks, keeps a byte offset from open(), and detaches every old view', function () {
+    if (emulated) skip(this, qemuGaps.mremap)
     const file = tmpFile(8 * P)
     const whole = fs.readFileSync(file)
     const buf = mmap.open(file, { mode: 'r+', offset: 100, length: 1000 })
@@ -85,6 +86,7 @@ describe('remap()', function () {
   })
 
   it('refuses a length past the end of the file with a RangeError, and leaves the mapping as it was', function () {
+    if (emulated) skip(this, qemuGaps.mremap)
     const file = tmpFile(2 * P)
     const buf = mmap.open(file, { mode: 'r+' })
     assert.throws(() => mmap.remap(buf, 2 * P + 1), RANGE) // exact: open() knows the file
@@ -147,6 +149,7 @@ describe('remap()', function () {
   })
 
   it('shared anonymous memory cannot grow (its size is fixed): a RangeError, the mapping unchanged', function () {
+    if (emulated) skip(this, qemuGaps.mremap)
     if (isWindows) skip(this, 'Windows cannot remap pagefile-backed memory (ENOSYS)')
     const sanon = mmap.map(P, RW, MAP_SHARED | mmap.MAP_ANONYMOUS, -1)
     sanon[0] = 4
@@ -156,6 +159,7 @@ describe('remap()', function () {
   })
 
   it('works in a worker thread', async function () {
+    if (emulated) skip(this, qemuGaps.mremap)
     const { Worker } = require('worker_threads')
     const file = tmpFile(P)
     const worker = new Worker(`
@@ -176,6 +180,7 @@ describe('remap()', function () {
   })
 
   it('while a promises.sync is in flight: the sync completes on the old pages, the new mapping has the data', async function () {
+    if (emulated) skip(this, qemuGaps.mremap)
     const file = tmpFile(Buffer.alloc(64 * P))
     const buf = mmap.open(file, { mode: 'r+' })
     buf.fill(5)
@@ -190,6 +195,7 @@ describe('remap()', function () {
   })
 
   it('a pending fs.read into the old Buffer lands in the file, not in another mapping', function () {
+    if (emulated) skip(this, qemuGaps.mremap)
     if (!isLinux) skip(this, 'mkfifo')
     const file = tmpFile(Buffer.alloc(P, 0x61))
     const fifo = path.join(scratch, `remap-fifo-${process.pid}`)

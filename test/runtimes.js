@@ -6,12 +6,11 @@
 // Node versions. Prints passed / failed / skipped and the share of the
 // suite that ran; fails under 90% passing.
 const fs = require('fs')
-const os = require('os')
 const path = require('path')
 const { execFileSync, spawnSync } = require('child_process')
+const { unpack, mochaCounts } = require('../scripts/tools')
 
 const root = path.join(__dirname, '..')
-const cache = process.env.MMAP_IO_NODE_CACHE || path.join(os.homedir(), '.cache', 'mmap-io')
 const which = process.argv[2]
 const runtimes = {
   bun: { spec: '@oven/bun-linux-x64@1', dir: 'bun', bin: ['bin', 'bun'], args: [] },
@@ -25,15 +24,7 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 }
 
 // The runtime's package, unpacked once.
-const dir = path.join(cache, runtime.dir)
-const bin = path.join(dir, 'package', ...runtime.bin)
-if (!fs.existsSync(bin)) {
-  fs.mkdirSync(dir, { recursive: true })
-  const tgz = execFileSync('npm', ['pack', runtime.spec, '--pack-destination', dir, '--silent'], { encoding: 'utf8' })
-    .trim().split('\n').pop()
-  execFileSync('tar', ['xzf', path.join(dir, tgz), '-C', dir])
-  fs.rmSync(path.join(dir, tgz))
-}
+const bin = path.join(unpack(runtime.spec, runtime.dir), ...runtime.bin)
 fs.chmodSync(bin, 0o755)
 const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().split('\n')[0]
 
@@ -47,10 +38,7 @@ const text = (r.stdout || '').replace(/\x1b\[[0-9;]*m/g, '') // eslint-disable-l
 process.stdout.write(text)
 if (r.status !== 0) process.stdout.write((r.stderr || '').split('\n').slice(-40).join('\n'))
 
-const count = (word) => Number((new RegExp(`(\\d+) ${word}`).exec(text) || [0, 0])[1])
-const passed = count('passing')
-const failed = count('failing')
-const skipped = count('pending')
+const { passed, failed, skipped } = mochaCounts(text)
 const total = passed + failed + skipped
 const share = total === 0 ? 0 : (100 * passed) / total
 console.log(`\n${version.startsWith(which) ? '' : `${which} `}${version}: ${passed} passed, ${failed} failed, ${skipped} skipped`)

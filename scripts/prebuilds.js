@@ -1,0 +1,172 @@
+'use strict'
+// The prebuilt binaries the package ships, one per platform, so that
+// `npm install --ignore-scripts` needs no compiler:
+//   prebuilds/linux-x64/mmap-io.node    node-gyp here (npm run build)
+//   prebuilds/linux-arm64/mmap-io.node  cross-compiled, gcc-aarch64-linux-gnu
+//   prebuilds/win32-x64/mmap-io.node    cross-compiled, mingw-w64
+// and prebuilds/MANIFEST.json: a hash of the sources they were built from,
+// and of each binary.
+//
+//   node scripts/prebuilds.js           build all three (npm run prebuilds)
+//   node scripts/prebuilds.js --check   fail unless all three exist and
+//                                       match the sources (prepack)
+//   node scripts/prebuilds.js linux-arm64 ...   build only those
+//
+// The toolchains come from Debian (apt-get) when missing; Node-API's headers
+// and node.exe's import library from the npm registry, into
+// MMAP_IO_NODE_CACHE (default ~/.cache/mmap-io).
+const crypto = require('crypto')
+const fs = require('fs')
+const path = require('path')
+const { spawnSync } = require('child_process')
+const { cache, run, has, aptInstall, unpack } = require('./tools')
+
+const root = path.join(__dirname, '..')
+const prebuilds = path.join(root, 'prebuilds')
+const manifestFile = path.join(prebuilds, 'MANIFEST.json')
+const TARGETS = ['linux-x64', 'linux-arm64', 'win32-x64']
+const binaryOf = (target) => path.join(prebuilds, target, 'mmap-io.node')
+const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex')
+
+// What the binaries are built from: every file of src/ and binding.gyp.
+function sourcesHash () {
+  const hash = crypto.createHash('sha256')
+  const files = fs.readdirSync(path.join(root, 'src')).sort().map((f) => path.join('src', f))
+  for (const file of [...files, 'binding.gyp']) {
+    hash.update(`${file}\0`)
+    hash.update(fs.readFileSync(path.join(root, file)))
+  }
+  return hash.digest('hex')
+}
+
+const sources = (exclude) => fs.readdirSync(path.join(root, 'src'))
+  .filter((f) => f.endsWith('.c') && f !== exclude).map((f) => `src/${f}`)
+
+// Compiles; returns the number of warnings (0 is required).
+function compile (cc, args) {
+  const r = spawnSync(cc, args, { cwd: root, encoding: 'utf8' })
+  process.stderr.write(r.stderr)
+  if (r.status !== 0) throw new Error(`${cc} failed`)
+  return (r.stderr.match(/warning:/g) || []).length
+}
+
+const builders = {
+  'linux-x64' () {
+    if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('linux-x64 is built on linux-x64')
+    // node-gyp, as `npm run build` (npm's nodedir setting applies); the
+    // compiler's output is counted like the others'.
+    const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`node-gyp failed:\n${r.stdout}${r.stderr}`)
+    const out = binaryOf('linux-x64')
+    fs.mkdirSync(path.dirname(out), { recursive: true })
+    fs.copyFileSync(path.join(root, 'build', 'Release', 'mmap_io.node'), out)
+    run('strip', ['--strip-all', out])
+    return (`${r.stdout}${r.stderr}`.match(/warning:/g) || []).length
+  },
+
+  'linux-arm64' () {
+    if (!has('aarch64-linux-gnu-gcc')) aptInstall(['gcc-aarch64-linux-gnu'])
+    const headers = unpack('node-api-headers@1', 'node-api-headers')
+    const out = binaryOf('linux-arm64')
+    fs.mkdirSync(path.dirname(out), { recursive: true })
+    return compile('aarch64-linux-gnu-gcc', ['-std=c11', '-O2', '-fPIC', '-Wall', '-Wextra', '-shared', '-s',
+      '-DNAPI_VERSION=8', '-I', path.join(headers, 'include'), '-o', out, ...sources('os_win.c')])
+  },
+
+  'win32-x64' () {
+    const gcc = 'x86_64-w64-mingw32-gcc'
+    if (!has(gcc)) aptInstall(['gcc-mingw-w64-x86-64'])
+    const headers = unpack('node-api-headers@1', 'node-api-headers')
+    // An import library for node.exe, from Node-API's .def: the addon
+    // imports Node-API and nothing else.
+    const lib = path.join(cache, 'win', 'lib')
+    fs.mkdirSync(lib, { recursive: true })
+    run('x86_64-w64-mingw32-dlltool', ['-d', path.join(headers, 'def', 'node_api.def'), '-D', 'node.exe', '-l', path.join(lib, 'libnode_api.a')])
+    const out = binaryOf('win32-x64')
+    fs.mkdirSync(path.dirname(out), { recursive: true })
+    const warnings = compile(gcc, ['-std=c11', '-O2', '-Wall', '-Wextra', '-shared', '-s', '-DNAPI_VERSION=8',
+      '-I', path.join(headers, 'include'), '-o', out, ...sources('os_posix.c'), '-L', lib, '-lnode_api', '-lpsapi'])
+    const imports = run('x86_64-w64-mingw32-objdump', ['-p', out])
+    const fromNode = imports.split(/DLL Name: /).find((part) => /^node\.exe/i.test(part)) || ''
+    const uv = fromNode.match(/\buv_\w+/g) || []
+    console.log(`win32-x64 imports from node.exe: ${(fromNode.match(/\bnapi_\w+/g) || []).length} napi_* functions, ${uv.length} uv_* functions`)
+    if (uv.length) throw new Error(`the addon imports libuv: ${uv.join(', ')}`)
+    return warnings
+  }
+}
+
+// The newest glibc symbol version a Linux binary needs: at most 2.28, the
+// floor of Node 18's own binaries (src/glibc_compat.h).
+const GLIBC_FLOOR = [2, 28]
+function checkGlibc (target, file) {
+  const objdump = target === 'linux-arm64' ? 'aarch64-linux-gnu-objdump' : 'objdump'
+  const versions = [...new Set(run(objdump, ['-T', file]).match(/GLIBC_[0-9.]+/g) || [])]
+    .map((v) => v.slice(6).split('.').map(Number))
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1] || (a[2] || 0) - (b[2] || 0))
+  const newest = versions.pop() || [0, 0]
+  console.log(`${target} needs glibc ${newest.join('.')} or later`)
+  if (newest[0] > GLIBC_FLOOR[0] || (newest[0] === GLIBC_FLOOR[0] && newest[1] > GLIBC_FLOOR[1])) {
+    throw new Error(`${target} needs glibc ${newest.join('.')}, newer than ${GLIBC_FLOOR.join('.')}: see src/glibc_compat.h`)
+  }
+}
+
+function readManifest () {
+  try {
+    return JSON.parse(fs.readFileSync(manifestFile, 'utf8'))
+  } catch {
+    return { sources: null, files: {} }
+  }
+}
+
+function build (targets) {
+  const manifest = readManifest()
+  const current = sourcesHash()
+  // Binaries of other sources than these are not kept in the manifest.
+  if (manifest.sources !== current) manifest.files = {}
+  manifest.sources = current
+  for (const target of targets) {
+    const warnings = builders[target]()
+    if (warnings !== 0) throw new Error(`${target}: ${warnings} compiler warnings`)
+    if (target.startsWith('linux-')) checkGlibc(target, binaryOf(target))
+    const binary = fs.readFileSync(binaryOf(target))
+    manifest.files[target] = sha256(binary)
+    console.log(`built prebuilds/${target}/mmap-io.node: ${binary.length} bytes, sha256 ${manifest.files[target].slice(0, 16)}…`)
+  }
+  fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n')
+}
+
+// The reasons the prebuilds cannot be packed, or [].
+function problems () {
+  const manifest = readManifest()
+  const found = []
+  if (manifest.sources !== sourcesHash()) found.push('prebuilds/MANIFEST.json was not made from the current sources')
+  for (const target of TARGETS) {
+    const file = binaryOf(target)
+    if (!fs.existsSync(file)) found.push(`prebuilds/${target}/mmap-io.node is missing`)
+    else if (manifest.files[target] !== sha256(fs.readFileSync(file))) found.push(`prebuilds/${target}/mmap-io.node is not the one built from the current sources`)
+  }
+  const extra = fs.existsSync(prebuilds)
+    ? fs.readdirSync(prebuilds).filter((d) => d !== 'MANIFEST.json' && !TARGETS.includes(d))
+    : []
+  for (const d of extra) found.push(`prebuilds/${d} is not one of ${TARGETS.join(', ')}`)
+  return found
+}
+
+module.exports = { TARGETS, build, problems, binaryOf, sourcesHash }
+
+if (require.main === module) {
+  const args = process.argv.slice(2)
+  if (args[0] === '--check') {
+    const found = problems()
+    if (found.length) {
+      console.error(`mmap-io: refusing to pack:\n  ${found.join('\n  ')}\nRun \`npm run prebuilds\` to build all three.`)
+      process.exitCode = 1
+    } else {
+      console.log(`prebuilds: ${TARGETS.join(', ')} match the sources`)
+    }
+  } else {
+    const targets = args.length ? args : TARGETS
+    for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}`)
+    build(targets)
+  }
+}
