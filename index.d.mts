@@ -3,7 +3,7 @@ import mmap from './index.js'
 
 export default mmap
 
-export type { MappedView, Integer, OpenOptions, MapOptions, SyncOptions, Features, SharedBuffer, ShmCreateOptions, ShmOpenOptions, RemapOptions } from './index.js'
+export type { MappedView, Integer, OpenOptions, MapOptions, SyncOptions, Features, SharedBuffer, ShmCreateOptions, ShmOpenOptions, RemapOptions, SystemError } from './index.js'
 
 export declare const map: typeof mmap.map
 export declare const unmap: typeof mmap.unmap
@@ -20,6 +20,7 @@ export declare const fadvise: typeof mmap.fadvise
 export declare const promises: typeof mmap.promises
 export declare const shm: typeof mmap.shm
 export declare const features: typeof mmap.features
+export declare const isSystemError: typeof mmap.isSystemError
 export declare const PROT_READ: typeof mmap.PROT_READ
 export declare const PROT_WRITE: typeof mmap.PROT_WRITE
 export declare const PROT_EXEC: typeof mmap.PROT_EXEC
@@ -32,6 +33,13 @@ export declare const MAP_ANONYMOUS: typeof mmap.MAP_ANONYMOUS
 export declare const MAP_NORESERVE: typeof mmap.MAP_NORESERVE
 export declare const MAP_HUGETLB: typeof mmap.MAP_HUGETLB
 export declare const MAP_LOCKED: typeof mmap.MAP_LOCKED
+export declare const MAP_SHARED_VALIDATE: typeof mmap.MAP_SHARED_VALIDATE
+export declare const MAP_SYNC: typeof mmap.MAP_SYNC
+export declare const MAP_DENYWRITE: typeof mmap.MAP_DENYWRITE
+export declare const MAP_EXECUTABLE: typeof mmap.MAP_EXECUTABLE
+export declare const MAP_FILE: typeof mmap.MAP_FILE
+export declare const MAP_STACK: typeof mmap.MAP_STACK
+export declare const MAP_32BIT: typeof mmap.MAP_32BIT
 export declare const MADV_NORMAL: typeof mmap.MADV_NORMAL
 export declare const MADV_RANDOM: typeof mmap.MADV_RANDOM
 export declare const MADV_SEQUENTIAL: typeof mmap.MADV_SEQUENTIAL
@@ -47,6 +55,14 @@ export declare const MADV_FREE: typeof mmap.MADV_FREE
 export declare const MADV_REMOVE: typeof mmap.MADV_REMOVE
 export declare const MADV_POPULATE_READ: typeof mmap.MADV_POPULATE_READ
 export declare const MADV_POPULATE_WRITE: typeof mmap.MADV_POPULATE_WRITE
+export declare const MADV_MERGEABLE: typeof mmap.MADV_MERGEABLE
+export declare const MADV_UNMERGEABLE: typeof mmap.MADV_UNMERGEABLE
+export declare const MADV_WIPEONFORK: typeof mmap.MADV_WIPEONFORK
+export declare const MADV_KEEPONFORK: typeof mmap.MADV_KEEPONFORK
+export declare const MADV_COLD: typeof mmap.MADV_COLD
+export declare const MADV_PAGEOUT: typeof mmap.MADV_PAGEOUT
+export declare const MADV_DONTNEED_LOCKED: typeof mmap.MADV_DONTNEED_LOCKED
+export declare const MADV_COLLAPSE: typeof mmap.MADV_COLLAPSE
 export declare const MS_ASYNC: typeof mmap.MS_ASYNC
 export declare const MS_SYNC: typeof mmap.MS_SYNC
 export declare const MS_INVALIDATE: typeof mmap.MS_INVALIDATE

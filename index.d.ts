@@ -103,8 +103,8 @@ declare namespace mmap {
     protection: number,
     flags: number,
     fd: number,
-    offset: Integer | undefined,
-    advise: number | undefined,
+    offset: Integer | null | undefined,
+    advise: number | null | undefined,
     options: MapOptions & { sharedArrayBuffer: true }
   ): SharedBuffer
   function map (
@@ -112,9 +112,9 @@ declare namespace mmap {
     protection: number,
     flags: number,
     fd: number,
-    offset?: Integer,
-    advise?: number,
-    options?: MapOptions
+    offset?: Integer | null,
+    advise?: number | null,
+    options?: MapOptions | null
   ): Buffer
 
   /**
@@ -124,7 +124,7 @@ declare namespace mmap {
    * @throws {Error} a system error with code, errno, syscall and path
    */
   function open (path: string | Buffer | URL, options: OpenOptions & { sharedArrayBuffer: true }): SharedBuffer
-  function open (path: string | Buffer | URL, options?: OpenOptions): Buffer
+  function open (path: string | Buffer | URL, options?: OpenOptions | null): Buffer
 
   /**
    * The mapping `view` lies in, as `length` bytes from where the Buffer that
@@ -134,7 +134,7 @@ declare namespace mmap {
    * @throws {RangeError} ERR_OUT_OF_RANGE when the new range ends past the end of the file
    * @throws {Error} ENOSYS where the platform cannot remap (macOS, BSDs; Windows but for shared views of files)
    */
-  function remap (view: MappedView, length: Integer, options?: RemapOptions): Buffer
+  function remap (view: MappedView, length: Integer, options?: RemapOptions | null): Buffer
 
   /**
    * Named shared memory: memory that belongs to no file, found by name from
@@ -164,61 +164,82 @@ declare namespace mmap {
   /** madvise() over the whole view. */
   function advise (view: MappedView, advice: number): void
   /** madvise() over `length` bytes of the view from `offset`. */
-  function advise (view: MappedView, offset: Integer, length: Integer, advice: number): void
+  function advise (view: MappedView, offset: Integer | null, length: Integer | null, advice: number): void
 
   /**
    * msync() the view. Without `blocking` (or with false) it schedules the
    * write-back (MS_ASYNC); with true it returns once the data is on disk
-   * (MS_SYNC). `invalidate` adds MS_INVALIDATE.
+   * (MS_SYNC). `invalidate` adds MS_INVALIDATE. As in 1.x, `blocking` may
+   * also be msync()'s flags: MS_SYNC or MS_ASYNC, optionally | MS_INVALIDATE.
    */
-  function sync (view: MappedView, blocking?: boolean, invalidate?: boolean): void
-  /** msync() `length` bytes from `offset` (default: the rest of the view); length 0 syncs nothing. */
+  function sync (view: MappedView, blocking?: boolean | number | null, invalidate?: boolean | null): void
+  /**
+   * msync() `length` bytes from `offset`; a missing, null or 0 length (0 as
+   * in 1.x) means the rest of the view.
+   */
   function sync (
     view: MappedView,
-    offset: Integer,
-    length?: Integer,
-    blocking?: boolean,
-    invalidate?: boolean
+    offset: Integer | null,
+    length?: Integer | null,
+    blocking?: boolean | number | null,
+    invalidate?: boolean | null
   ): void
 
   /** Pages of the range that are not resident and that are: `[unmappedPages, mappedPages]`. */
-  function incore (view: MappedView, offset?: Integer, length?: Integer): [number, number]
+  function incore (view: MappedView, offset?: Integer | null, length?: Integer | null): [number, number]
 
   /** One byte per page of the range: 1 if resident, 0 if not. */
-  function residency (view: MappedView, offset?: Integer, length?: Integer): Uint8Array
+  function residency (view: MappedView, offset?: Integer | null, length?: Integer | null): Uint8Array
 
   /**
    * mlock() the range: keep its pages in RAM.
    * @throws {Error} ENOMEM or EPERM past RLIMIT_MEMLOCK
    */
-  function lock (view: MappedView, offset?: Integer, length?: Integer): void
+  function lock (view: MappedView, offset?: Integer | null, length?: Integer | null): void
 
   /** munlock() the range. */
-  function unlock (view: MappedView, offset?: Integer, length?: Integer): void
+  function unlock (view: MappedView, offset?: Integer | null, length?: Integer | null): void
 
   /**
    * mprotect() whole pages of the range (page-aligned start; end on a page or
    * at the end of the mapping).
    * @param protection PROT_NONE or a combination of PROT_READ, PROT_WRITE, PROT_EXEC
    */
-  function protect (view: MappedView, protection: number, offset?: Integer, length?: Integer): void
+  function protect (view: MappedView, protection: number, offset?: Integer | null, length?: Integer | null): void
 
   /**
    * posix_fadvise() on an open file: advice about its pages in the page cache
    * (POSIX_FADV_DONTNEED drops clean pages that no process has mapped).
    * `length` 0 means to the end of the file. Throws ENOSYS on Windows.
    */
-  function fadvise (fd: number, offset: Integer, length: Integer, advice: number): void
+  function fadvise (fd: number, offset: Integer | null, length: Integer | null, advice: number): void
+
+  /**
+   * The errors that system calls end in, shaped as Node's fs errors:
+   * `err.code` is the errno name ('ENOMEM'), `err.errno` Node's negative
+   * number for it (as in `os.constants.errno`, negated on POSIX),
+   * `err.syscall` the call ('mmap', 'msync', 'open'...), and `err.path` the
+   * file or shared-memory name, when there is one.
+   */
+  interface SystemError extends Error {
+    code: string
+    errno: number
+    syscall: string
+    path?: string
+  }
+
+  /** Whether `err` is a system error (narrows it to SystemError). */
+  function isSystemError (err: unknown): err is SystemError
 
   /** The same work on the libuv threadpool; the mapping stays mapped until the promise settles. */
   namespace promises {
     /** msync(MS_SYNC) the view; resolves when the data is durable. */
     function sync (view: MappedView, options?: SyncOptions): Promise<void>
-    function sync (view: MappedView, offset: Integer, length?: Integer, options?: SyncOptions): Promise<void>
+    function sync (view: MappedView, offset: Integer | null, length?: Integer | null, options?: SyncOptions): Promise<void>
     /** Brings the range into memory; rejects with EFAULT where a page cannot be read. */
-    function prefetch (view: MappedView, offset?: Integer, length?: Integer): Promise<void>
+    function prefetch (view: MappedView, offset?: Integer | null, length?: Integer | null): Promise<void>
     /** As residency(). */
-    function residency (view: MappedView, offset?: Integer, length?: Integer): Promise<Uint8Array>
+    function residency (view: MappedView, offset?: Integer | null, length?: Integer | null): Promise<Uint8Array>
   }
 
   const features: Features
@@ -233,11 +254,25 @@ declare namespace mmap {
   const MAP_NONBLOCK: number | undefined
   /** Linux only; undefined elsewhere. */
   const MAP_POPULATE: number | undefined
-  /** Anonymous memory: pass fd -1. Undefined where the platform lacks it. */
-  const MAP_ANONYMOUS: number | undefined
+  /** Anonymous memory: pass fd -1. */
+  const MAP_ANONYMOUS: number
+  /** The constants below that may be undefined are Linux's (absent on Windows and macOS). */
   const MAP_NORESERVE: number | undefined
   const MAP_HUGETLB: number | undefined
   const MAP_LOCKED: number | undefined
+  /** MAP_SHARED with the other flags checked by the kernel (needed for MAP_SYNC). */
+  const MAP_SHARED_VALIDATE: number | undefined
+  /** DAX files only, with MAP_SHARED_VALIDATE. */
+  const MAP_SYNC: number | undefined
+  /** Ignored by Linux; accepted for old code. */
+  const MAP_DENYWRITE: number | undefined
+  /** Ignored by Linux; accepted for old code. */
+  const MAP_EXECUTABLE: number | undefined
+  /** 0; accepted for old code. */
+  const MAP_FILE: number | undefined
+  const MAP_STACK: number | undefined
+  /** x86-64 only: an address in the first 2 GiB. */
+  const MAP_32BIT: number | undefined
   const MADV_NORMAL: number
   const MADV_RANDOM: number
   const MADV_SEQUENTIAL: number
@@ -256,6 +291,16 @@ declare namespace mmap {
   const MADV_REMOVE: number | undefined
   const MADV_POPULATE_READ: number | undefined
   const MADV_POPULATE_WRITE: number | undefined
+  const MADV_MERGEABLE: number | undefined
+  const MADV_UNMERGEABLE: number | undefined
+  /** A child process sees the pages zeroed: page-aligned whole pages only. */
+  const MADV_WIPEONFORK: number | undefined
+  const MADV_KEEPONFORK: number | undefined
+  const MADV_COLD: number | undefined
+  const MADV_PAGEOUT: number | undefined
+  /** Discards pages, locked ones too: page-aligned whole pages only. */
+  const MADV_DONTNEED_LOCKED: number | undefined
+  const MADV_COLLAPSE: number | undefined
   const MS_ASYNC: number
   const MS_SYNC: number
   const MS_INVALIDATE: number

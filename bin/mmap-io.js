@@ -1,99 +1,195 @@
 #!/usr/bin/env node
 'use strict'
-// mmap-io stat | warm | evict FILE...: see and control what of a file sits in
+// mmap-io stat | warm | evict PATH...: see and control what of a file sits in
 // the page cache, in the spirit of vmtouch.
 const fs = require('fs')
 const path = require('path')
 const mmap = require('..')
+const { version } = require('../package.json')
 
-const HELP = `usage: mmap-io <command> [--json] FILE...
+const HELP = `usage: mmap-io <command> [--json] PATH...
 
 commands:
   stat    pages of each file resident in the page cache, with a residency bar
   warm    bring each file into the page cache (promises.prefetch)
   evict   drop each file from the page cache (posix_fadvise POSIX_FADV_DONTNEED)
 
-options:
-  --json  print the results as JSON: [{ file, pages, resident, percent }]
-  --help  show this help
+A directory counts every regular file under it, recursively, as vmtouch
+does; symbolic links and special files inside it are skipped. A special
+file (FIFO, socket, device) named on the command line is an error.
 
-Exit status: 0 on success, 1 if a file could not be handled, 2 on bad usage.
+options:
+  --json     print the results as a JSON array, one object per PATH:
+               file      the PATH as given
+               size      bytes
+               pages     pages of PAGESIZE bytes
+               resident  pages resident in the page cache (after the command)
+               percent   100 * resident / pages, to 2 decimals
+               files     regular files counted (directories only)
+               error     why the PATH failed (then the only other field is file)
+  -q, --quiet
+             print nothing (the exit status tells); warm and evict then skip
+             counting the resident pages afterwards, as vmtouch -q does
+  --version  print the version
+  --help     show this help
+
+On a terminal, long commands show their progress on stderr (not with --json).
+Exit status: 0 on success, 1 if a PATH could not be handled, 2 on bad usage.
 `
 
-// Files are mapped a gigabyte at a time: any size works, whatever
-// buffer.constants.MAX_LENGTH is, and memory use stays bounded.
-const CHUNK = 2 ** 30
+// Files are mapped up to 16 GiB at a time (less where a Buffer cannot be
+// that long): any size works. Mapping costs address space, not memory.
+const CHUNK = Math.min(2 ** 34, Math.floor(require('buffer').constants.MAX_LENGTH / 2 ** 16) * 2 ** 16)
+// Work is done (and progress shown) 64 MiB at a time.
+const STEP = 64 * 2 ** 20
 
 class UsageError extends Error {}
 
 function parse (argv) {
-  const args = { command: null, json: false, files: [] }
+  const args = { command: null, json: false, paths: [] }
+  let options = true
   for (const arg of argv) {
-    if (arg === '--help' || arg === '-h') args.help = true
-    else if (arg === '--json') args.json = true
-    else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`)
+    if (options && arg === '--') options = false
+    else if (options && (arg === '--help' || arg === '-h')) args.help = true
+    else if (options && (arg === '--version' || arg === '-V')) args.version = true
+    else if (options && arg === '--json') args.json = true
+    else if (options && (arg === '--quiet' || arg === '-q')) args.quiet = true
+    else if (options && arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`)
     else if (args.command === null) args.command = arg
-    else args.files.push(arg)
+    else args.paths.push(arg)
   }
-  if (args.help) return args
+  if (args.help || args.version) return args
   if (args.command === null) throw new UsageError('missing command')
   if (!['stat', 'warm', 'evict'].includes(args.command)) throw new UsageError(`unknown command ${args.command}`)
-  if (args.files.length === 0) throw new UsageError('missing FILE')
+  if (args.paths.length === 0) throw new UsageError('missing PATH')
   return args
 }
 
-// Calls fn(buf, offset) for each piece of the file, mapped read-only.
-async function eachPiece (file, size, fn) {
+function kindOf (st) {
+  if (st.isDirectory()) return 'a directory'
+  if (st.isFIFO()) return 'a FIFO'
+  if (st.isSocket()) return 'a socket'
+  if (st.isCharacterDevice()) return 'a character device'
+  if (st.isBlockDevice()) return 'a block device'
+  return 'not a regular file'
+}
+
+function notRegular (st) {
+  const err = new Error(`ENODEV: not a regular file but ${kindOf(st)}`)
+  err.code = 'ENODEV'
+  return err
+}
+
+// The regular files a PATH stands for: itself, or those under it. Only
+// regular files have pages in the page cache to show; a FIFO would block
+// the open forever.
+function filesOf (arg) {
+  const st = fs.statSync(arg)
+  if (st.isFile()) return { directory: false, files: [{ file: arg, size: st.size }] }
+  if (!st.isDirectory()) throw notRegular(st)
+  const files = []
+  const walk = (dir) => {
+    const entries = fs.readdirSync(dir, { withFileTypes: true })
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name)
+      if (entry.isDirectory()) walk(full)
+      else if (entry.isFile()) files.push({ file: full, size: fs.statSync(full).size })
+    }
+  }
+  walk(arg)
+  return { directory: true, files }
+}
+
+// Progress on stderr, at most ten times a second, for a terminal only.
+function progressBar (enabled, label, total) {
+  let last = 0
+  let shown = false
+  return {
+    update (done) {
+      if (!enabled) return
+      const now = Date.now()
+      if (now - last < 100 && done < total) return
+      last = now
+      shown = true
+      const width = 30
+      const filled = total === 0 ? width : Math.min(width, Math.round((width * done) / total))
+      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
+        `${human(done)}/${human(total)}\x1b[K`)
+    },
+    end () {
+      if (shown) process.stderr.write('\r\x1b[K')
+    }
+  }
+}
+
+// Calls fn(buf, at, length, offset) for each 64 MiB of the file, mapped
+// read-only CHUNK bytes at a time.
+async function eachStep (file, size, fn) {
   for (let offset = 0; offset < size; offset += CHUNK) {
     const buf = mmap.open(file, { offset, length: Math.min(CHUNK, size - offset) })
     try {
-      await fn(buf, offset)
+      for (let at = 0; at < buf.length; at += STEP) {
+        await fn(buf, at, Math.min(STEP, buf.length - at), offset)
+      }
     } finally {
       mmap.unmap(buf)
     }
   }
 }
 
-// Only regular files have pages in the page cache to show: a FIFO, a
-// socket or a device is refused (a FIFO would block the open forever).
-function sizeOf (file) {
-  const st = fs.statSync(file)
-  if (st.isFile()) return st.size
-  const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket'
-    : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'not a regular file'
-  const code = st.isDirectory() ? 'EISDIR' : 'ENODEV'
-  const err = new Error(`${code}: not a regular file but ${kind}`)
-  err.code = code
-  throw err
-}
-
-async function stat (file) {
-  const size = sizeOf(file)
-  const pages = Math.ceil(size / mmap.PAGESIZE)
-  const map = new Uint8Array(pages)
-  await eachPiece(file, size, (buf, offset) => map.set(mmap.residency(buf), offset / mmap.PAGESIZE))
-  let resident = 0
-  for (const r of map) resident += r
-  return { file, size, pages, resident, percent: pages === 0 ? 0 : (100 * resident) / pages, map }
-}
-
-async function warm (file, progress) {
-  const size = sizeOf(file)
-  await eachPiece(file, size, async (buf, offset) => {
-    // 64 MiB at a time, so that progress can be shown.
-    const step = 64 * 2 ** 20
-    for (let at = 0; at < buf.length; at += step) {
-      await mmap.promises.prefetch(buf, at, Math.min(step, buf.length - at))
-      progress(offset + Math.min(at + step, buf.length), size)
+// One byte per page: 1 if resident. `done(bytes)` is told as it goes, when
+// progress is shown; else each CHUNK is read at once.
+async function residencyOf ({ file, size }, done) {
+  const map = new Uint8Array(Math.ceil(size / mmap.PAGESIZE))
+  if (done === null) {
+    for (let offset = 0; offset < size; offset += CHUNK) {
+      const buf = mmap.open(file, { offset, length: Math.min(CHUNK, size - offset) })
+      map.set(mmap.residency(buf), offset / mmap.PAGESIZE)
+      mmap.unmap(buf)
     }
+    return map
+  }
+  await eachStep(file, size, async (buf, at, length, offset) => {
+    map.set(await mmap.promises.residency(buf, at, length), (offset + at) / mmap.PAGESIZE)
+    done(offset + at + length)
+  })
+  return map
+}
+
+// [resident, pages] without a map: what warm and evict report.
+function countResident ({ file, size }) {
+  let resident = 0
+  let pages = 0
+  for (let offset = 0; offset < size; offset += CHUNK) {
+    const buf = mmap.open(file, { offset, length: Math.min(CHUNK, size - offset) })
+    const [out, inCore] = mmap.incore(buf)
+    mmap.unmap(buf)
+    resident += inCore
+    pages += out + inCore
+  }
+  return [resident, pages]
+}
+
+function sum (map) {
+  let n = 0
+  for (let i = 0; i < map.length; i++) n += map[i]
+  return n
+}
+
+async function warm ({ file, size }, done) {
+  await eachStep(file, size, async (buf, at, length, offset) => {
+    await mmap.promises.prefetch(buf, at, length)
+    done(offset + at + length)
   })
 }
 
-function evict (file) {
-  sizeOf(file)
+function evict ({ file }) {
   // Non-blocking: should the file have become a FIFO since, do not wait.
   const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK || 0))
   try {
+    const st = fs.fstatSync(fd)
+    if (!st.isFile()) throw notRegular(st)
     fs.fdatasyncSync(fd) // dirty pages cannot be dropped
     mmap.fadvise(fd, 0, 0, mmap.POSIX_FADV_DONTNEED)
   } finally {
@@ -101,14 +197,14 @@ function evict (file) {
   }
 }
 
-// vmtouch-style bar: 'O' all pages of a cell resident, 'o' some, ' ' none.
+// vmtouch's bar, cell for cell: one page per cell up to 60 pages; beyond,
+// floor(pages / 60) + 1 pages per cell, the last cell holding the rest.
+// 'O' every page of a cell resident, 'o' some, ' ' none.
 function bar (map, width = 60) {
-  if (map.length === 0) return '[' + ' '.repeat(width) + ']'
+  const per = map.length <= width ? 1 : Math.floor(map.length / width) + 1
   let out = ''
-  const cells = Math.min(width, map.length)
-  for (let c = 0; c < cells; c++) {
-    const from = Math.floor((c * map.length) / cells)
-    const to = Math.floor(((c + 1) * map.length) / cells)
+  for (let from = 0; from < map.length; from += per) {
+    const to = Math.min(from + per, map.length)
     let n = 0
     for (let i = from; i < to; i++) n += map[i]
     out += n === to - from ? 'O' : n > 0 ? 'o' : ' '
@@ -119,8 +215,50 @@ function bar (map, width = 60) {
 function human (bytes) {
   const units = ['B', 'K', 'M', 'G', 'T']
   let i = 0
-  while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i++ }
+  while (bytes >= 1024 && i < units.length - 1) {
+    bytes /= 1024
+    i++
+  }
   return `${bytes >= 10 || i === 0 ? Math.round(bytes) : bytes.toFixed(1)}${units[i]}`
+}
+
+// Runs the command on one PATH; returns its result row and, for stat of a
+// single file, its residency map. `quiet`: warm and evict count nothing.
+async function run (command, arg, showProgress, quiet) {
+  const { directory, files } = filesOf(arg)
+  const total = files.reduce((n, f) => n + f.size, 0)
+  const verb = { stat: 'stat', warm: 'warming', evict: 'evicting' }[command]
+  const progress = progressBar(showProgress, `${verb} ${path.basename(arg)}`, command === 'evict' ? files.length : total)
+  let before = 0
+  let pages = 0
+  let resident = 0
+  let map = null
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i]
+      if (command === 'warm') await warm(f, (bytes) => progress.update(before + bytes))
+      if (command === 'evict') {
+        evict(f)
+        progress.update(i + 1)
+      }
+      if (command === 'stat') {
+        const m = await residencyOf(f, showProgress ? (bytes) => progress.update(before + bytes) : null)
+        pages += m.length
+        resident += sum(m)
+        if (!directory) map = m
+      } else if (!quiet) {
+        const [r, p] = countResident(f)
+        resident += r
+        pages += p
+      }
+      before += f.size
+    }
+  } finally {
+    progress.end()
+  }
+  const row = { file: arg, size: total, pages, resident, percent: pages === 0 ? 0 : Number(((100 * resident) / pages).toFixed(2)) }
+  if (directory) row.files = files.length
+  return { row, map }
 }
 
 async function main (argv) {
@@ -136,36 +274,32 @@ async function main (argv) {
     process.stdout.write(HELP)
     return 0
   }
-  const tty = process.stderr.isTTY && !args.json
+  if (args.version) {
+    process.stdout.write(`mmap-io ${version}\n`)
+    return 0
+  }
+  const showProgress = Boolean(process.stderr.isTTY) && !args.json && !args.quiet
   let status = 0
   const results = []
-  for (const file of args.files) {
+  for (const arg of args.paths) {
     try {
-      if (args.command === 'warm') {
-        await warm(file, (done, total) => {
-          if (!tty) return
-          const width = 40
-          const filled = total === 0 ? width : Math.round((width * done) / total)
-          process.stderr.write(`\r${path.basename(file)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${human(done)}/${human(total)}`)
-        })
-        if (tty) process.stderr.write('\n')
-      } else if (args.command === 'evict') {
-        evict(file)
-      }
-      const s = await stat(file)
-      results.push({ file: s.file, size: s.size, pages: s.pages, resident: s.resident, percent: Number(s.percent.toFixed(2)) })
+      const { row, map } = await run(args.command, arg, showProgress, args.quiet && args.command !== 'stat')
+      results.push(row)
+      if (args.quiet) continue
       if (!args.json) {
-        process.stdout.write(`${s.file}\n${bar(s.map)} ${s.resident}/${s.pages} pages  ` +
-          `${human(s.resident * mmap.PAGESIZE)}/${human(s.size)}  ${s.percent.toFixed(1)}%\n`)
+        const what = row.files === undefined ? row.file : `${row.file} (${row.files} files)`
+        const shown = map === null ? '' : `${bar(map)} `
+        process.stdout.write(`${what}\n${shown}${row.resident}/${row.pages} pages  ` +
+          `${human(row.resident * mmap.PAGESIZE)}/${human(row.size)}  ${((100 * row.resident) / (row.pages || 1)).toFixed(1)}%\n`)
       }
     } catch (err) {
       status = 1
       const reason = err.code ? `${err.code}: ${err.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')}` : err.message
-      if (args.json) results.push({ file, error: reason })
-      else process.stderr.write(`mmap-io: ${file}: ${reason}\n`)
+      if (args.json) results.push({ file: arg, error: reason })
+      else if (!args.quiet) process.stderr.write(`mmap-io: ${arg}: ${reason}\n`)
     }
   }
-  if (args.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n')
+  if (args.json && !args.quiet) process.stdout.write(JSON.stringify(results, null, 2) + '\n')
   return status
 }
 

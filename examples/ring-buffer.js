@@ -46,7 +46,7 @@ function produce (buf, count) {
 if (isMainThread) {
   const count = Number(process.argv[2] || 1000000)
   if (!mmap.features.sharedArrayBuffer) {
-    console.log(`this runtime has no SharedArrayBuffer mappings (Node 22.23+, 24.21+ and 26 do)`)
+    console.log('this runtime has no SharedArrayBuffer mappings (Node 22.23+, 24.21+ and 26 do)')
     process.exit(0)
   }
   const size = 8 + 8 * SLOTS

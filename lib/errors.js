@@ -137,7 +137,19 @@ function validateView (value, name) {
   return value
 }
 
+// A file longer than one Buffer can hold, named as Node's fs.readFile names
+// it (ERR_FS_FILE_TOO_LARGE), with what to do instead.
+function fileTooLarge (path, size, max) {
+  const err = nodeError(RangeError, 'ERR_FS_FILE_TOO_LARGE',
+    `File size (${size}) is greater than a Buffer can hold here (buffer.constants.MAX_LENGTH, ${max}): ` +
+    'map it in pieces with open(path, { offset, length })' +
+    (max < 2 ** 33 ? ', or use Node 22 or later, where a Buffer can be up to 2^53 - 1 bytes' : ''))
+  err.path = path
+  return err
+}
+
 module.exports = {
+  fileTooLarge,
   invalidArgType,
   invalidArgValue,
   outOfRange,

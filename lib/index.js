@@ -4,11 +4,11 @@
 // throws only system errors and "not a live mapping".
 
 const fs = require('fs')
-const path = require('path')
 const { fileURLToPath } = require('url')
 const { constants: { MAX_LENGTH } } = require('buffer')
 const binding = require('./binding')
 const {
+  fileTooLarge,
   invalidArgType,
   invalidArgValue,
   outOfRange,
@@ -27,9 +27,20 @@ const INT32_MAX = 2 ** 31 - 1
 
 const PROT_MASK = C.PROT_READ | C.PROT_WRITE | C.PROT_EXEC
 const MAP_KIND = C.MAP_SHARED | C.MAP_PRIVATE
+// MAP_SHARED_VALIDATE (Linux) is both bits: shared, with the flags checked.
+const MAP_KINDS = new Set([C.MAP_SHARED, C.MAP_PRIVATE, C.MAP_SHARED_VALIDATE].filter((k) => k !== undefined))
 const namesOf = (prefix) => Object.keys(C).filter((name) => name.startsWith(prefix))
 // Every MAP_* flag this platform exports may be combined with one kind.
 const MAP_MASK = namesOf('MAP_').reduce((mask, name) => mask | C[name], 0)
+// Flags the platform defines that map() refuses: { name: [value, reason] }.
+const REFUSED_FLAGS = Object.entries(binding.refusedFlags)
+const MS_MASK = C.MS_SYNC | C.MS_ASYNC | C.MS_INVALIDATE
+
+// null, like undefined, stands for an optional argument's default, as in
+// Node's fs.
+const given = (value) => value !== undefined && value !== null
+// An option's value; null is no value.
+const optionOf = (options, name) => options[name] === null ? undefined : options[name]
 const ADVICE = new Set(namesOf('MADV_').map((name) => C[name]))
 // What each advice does to data (os.h): 0 keeps it, 1 discards private or
 // anonymous data in the pages, 2 frees the file's own pages. The addon
@@ -78,20 +89,26 @@ const lengthOf = (view) => view.buffer.byteLength === 0 ? 0 : view.byteLength
 // the rest of the view.
 function range (view, offset, length) {
   const size = lengthOf(view)
-  const from = offset === undefined ? 0 : toInteger(offset, 'offset', 0, size)
-  const len = length === undefined
-    ? size - from
-    : toInteger(length, 'length', 0, size - from)
+  const from = given(offset) ? toInteger(offset, 'offset', 0, size) : 0
+  const len = given(length)
+    ? toInteger(length, 'length', 0, size - from)
+    : size - from
   return [from, len]
+}
+
+// The options object of a function that takes one: undefined and null are
+// no options.
+function optionsOf (options, name) {
+  if (!given(options)) return {}
+  validateObject(options, name)
+  return options
 }
 
 // { sharedArrayBuffer }: options of map() (7th argument) and open().
 function sharedOption (options, name) {
-  if (options === undefined) return false
-  validateObject(options, name)
-  const shared = options.sharedArrayBuffer === undefined
-    ? false
-    : validateBoolean(options.sharedArrayBuffer, `${name}.sharedArrayBuffer`)
+  options = optionsOf(options, name)
+  const value = optionOf(options, 'sharedArrayBuffer')
+  const shared = value === undefined ? false : validateBoolean(value, `${name}.sharedArrayBuffer`)
   if (shared && !binding.features.sharedArrayBuffer) throw sharedUnavailable()
   return shared
 }
@@ -113,12 +130,18 @@ function runtimeName () {
 // of the same memory, which postMessage shares with other threads.
 const sharedBuffer = (sab, offset = 0, length = sab.byteLength - offset) => Buffer.from(sab, offset, length)
 
-function map (size, protection, flags, fd, offset = 0, advise = 0, options) {
+function map (size, protection, flags, fd, offset, advise, options) {
+  if (!given(offset)) offset = 0
+  if (!given(advise)) advise = 0
   const len = toInteger(size, 'size', 1, MAX_LENGTH)
   validateProtection(protection, 'protection')
   validateInteger(flags, 'flags', 0, INT32_MAX)
-  const kind = flags & MAP_KIND
-  if ((flags & ~MAP_MASK) !== 0 || (kind !== C.MAP_SHARED && kind !== C.MAP_PRIVATE)) {
+  for (const [name, [value, reason]] of REFUSED_FLAGS) {
+    if ((flags & value) === value && (value & ~MAP_MASK) !== 0) {
+      throw invalidArgValue('flags', `must not include ${name}: it ${reason}`, flags)
+    }
+  }
+  if ((flags & ~MAP_MASK) !== 0 || !MAP_KINDS.has(flags & MAP_KIND)) {
     throw invalidArgValue('flags',
       'must be MAP_SHARED or MAP_PRIVATE, optionally combined with other MAP_* constants',
       flags)
@@ -179,18 +202,33 @@ function advise (buffer, offset, length, advice) {
 }
 
 // sync(buffer), sync(buffer, blocking[, invalidate]) or
-// sync(buffer, offset[, length[, blocking[, invalidate]]])
-function sync (buffer, offset, length, blocking = false, invalidate = false) {
+// sync(buffer, offset[, length[, blocking[, invalidate]]]). blocking may
+// also be msync()'s flags, as 1.x code passes them: MS_SYNC or MS_ASYNC,
+// optionally | MS_INVALIDATE. length 0 means to the end of the buffer, as
+// in 1.x.
+function sync (buffer, offset, length, blocking, invalidate) {
   validateView(buffer, 'buffer')
   if (typeof offset === 'boolean') {
-    invalidate = length === undefined ? false : length
+    invalidate = length
     blocking = offset
     offset = length = undefined
   }
+  if (length === 0) length = undefined
   const [from, len] = range(buffer, offset, length)
-  validateBoolean(blocking, 'blocking')
-  validateBoolean(invalidate, 'invalidate')
-  if (!isEmptyFile(buffer)) binding.sync(buffer, from, len, blocking, invalidate)
+  let wait = false
+  if (typeof blocking === 'number') {
+    validateInteger(blocking, 'blocking', 0, INT32_MAX)
+    if ((blocking & ~MS_MASK) !== 0 || ((blocking & C.MS_SYNC) !== 0 && (blocking & C.MS_ASYNC) !== 0)) {
+      throw invalidArgValue('blocking',
+        'must be a boolean, or MS_SYNC or MS_ASYNC optionally combined with MS_INVALIDATE', blocking)
+    }
+    wait = (blocking & C.MS_SYNC) !== 0
+  } else if (given(blocking)) {
+    wait = validateBoolean(blocking, 'blocking')
+  }
+  let drop = given(invalidate) ? validateBoolean(invalidate, 'invalidate') : false
+  if (typeof blocking === 'number' && (blocking & C.MS_INVALIDATE) !== 0) drop = true
+  if (!isEmptyFile(buffer)) binding.sync(buffer, from, len, wait, drop)
 }
 
 // incore(buffer[, offset[, length]]) -> [unmappedPages, mappedPages]
@@ -243,8 +281,8 @@ const FADVICE = new Set(namesOf('POSIX_FADV_').map((name) => C[name]))
 // 0 means to the end of the file.
 function fadvise (fd, offset, length, advice) {
   validateInteger(fd, 'fd', 0, INT32_MAX)
-  const off = toInteger(offset, 'offset', 0, MAX_OFFSET)
-  const len = toInteger(length, 'length', 0, MAX_OFFSET)
+  const off = given(offset) ? toInteger(offset, 'offset', 0, MAX_OFFSET) : 0
+  const len = given(length) ? toInteger(length, 'length', 0, MAX_OFFSET) : 0
   validateInteger(advice, 'advice', -(2 ** 31), INT32_MAX)
   if (FADVICE.size > 0 && !FADVICE.has(advice)) {
     throw invalidArgValue('advice', 'must be one of the POSIX_FADV_* constants', advice)
@@ -286,31 +324,32 @@ function notRegular (file, st) {
 }
 
 // open(path[, { mode, size, offset, length, private, populate, advice }])
-function open (file, options = {}) {
+function open (file, options) {
   if (file instanceof Uint8Array) {
     // fs takes a Buffer path; an empty (or unmapped) one is no path at all.
     if (lengthOf(file) === 0) throw invalidArgValue('path', 'must be a non-empty string, Buffer or URL', file)
   } else if (typeof file !== 'string' && !(file instanceof URL)) {
     throw invalidArgType('path', 'of type string or an instance of Buffer or URL', file)
   }
-  validateObject(options, 'options')
-  const mode = options.mode === undefined ? 'r' : options.mode
+  options = optionsOf(options, 'options')
+  const option = (name) => optionOf(options, name)
+  const mode = option('mode') === undefined ? 'r' : options.mode
   if (!Object.hasOwn(OPEN_MODES, mode)) {
     throw invalidArgValue('options.mode', "must be one of: 'r', 'r+', 'w+'", mode)
   }
   let size
   if (mode === 'w+') {
-    if (options.size === undefined) throw invalidArgType('options.size', 'one of type number or bigint', undefined)
+    if (option('size') === undefined) throw invalidArgType('options.size', 'one of type number or bigint', options.size)
     size = toInteger(options.size, 'options.size', 1, MAX_OFFSET)
-  } else if (options.size !== undefined) {
+  } else if (option('size') !== undefined) {
     throw invalidArgValue('options.size', "is only for mode 'w+'", options.size)
   }
-  const offset = options.offset === undefined ? 0 : toInteger(options.offset, 'options.offset', 0, MAX_OFFSET)
-  const priv = options.private === undefined ? false : validateBoolean(options.private, 'options.private')
-  const populate = options.populate === undefined ? false : validateBoolean(options.populate, 'options.populate')
-  const advice = options.advice === undefined ? 0 : validateAdvice(options.advice, 'options.advice')
+  const offset = option('offset') === undefined ? 0 : toInteger(options.offset, 'options.offset', 0, MAX_OFFSET)
+  const priv = option('private') === undefined ? false : validateBoolean(options.private, 'options.private')
+  const populate = option('populate') === undefined ? false : validateBoolean(options.populate, 'options.populate')
+  const advice = option('advice') === undefined ? 0 : validateAdvice(options.advice, 'options.advice')
   const shared = sharedOption(options, 'options')
-  const wanted = options.length === undefined ? undefined : toInteger(options.length, 'options.length', 0, MAX_OFFSET)
+  const wanted = option('length') === undefined ? undefined : toInteger(options.length, 'options.length', 0, MAX_OFFSET)
   const delta = offset % ALLOCATIONGRANULARITY
   const kind = advice === 0 ? ADVICE_KEEPS : adviceKind(advice)
   // Advice that discards data acts on whole pages: the view must start on
@@ -371,6 +410,8 @@ function open (file, options = {}) {
       origins.set(empty.buffer, origin)
       return empty
     }
+    // Without a length, the file's own size is what does not fit.
+    if (wanted === undefined && delta + length > MAX_LENGTH) throw fileTooLarge(pathOf(file), fileSize, MAX_LENGTH)
     checkLength(length, 'options.length', wanted === undefined ? length : options.length)
     // Map from the granularity boundary below offset; hand out the view at
     // the byte asked for.
@@ -406,11 +447,11 @@ function open (file, options = {}) {
 // the contents are kept. `grow` extends the file first (never shrinks it):
 // open() knows the file, map() needs `fd`. Past the end of the file is a
 // RangeError, as in open().
-function remap (buffer, length, options = {}) {
+function remap (buffer, length, options) {
   validateView(buffer, 'buffer')
-  validateObject(options, 'options')
-  const grow = options.grow === undefined ? false : validateBoolean(options.grow, 'options.grow')
-  let fd = options.fd === undefined ? -1 : validateInteger(options.fd, 'options.fd', 0, INT32_MAX)
+  options = optionsOf(options, 'options')
+  const grow = optionOf(options, 'grow') === undefined ? false : validateBoolean(options.grow, 'options.grow')
+  let fd = optionOf(options, 'fd') === undefined ? -1 : validateInteger(options.fd, 'options.fd', 0, INT32_MAX)
   const origin = origins.get(buffer.buffer)
   const delta = origin === undefined ? 0 : origin.delta
   const len = toInteger(length, 'length', 1, MAX_LENGTH - delta)
@@ -481,20 +522,20 @@ function shmResult (result, shared) {
 
 const shm = {
   // create(name, size[, { exclusive = true, sharedArrayBuffer = false }])
-  create (name, size, options = {}) {
+  create (name, size, options) {
     validateShmName(name)
     const len = toInteger(size, 'size', 1, MAX_LENGTH)
-    validateObject(options, 'options')
-    const exclusive = options.exclusive === undefined ? true : validateBoolean(options.exclusive, 'options.exclusive')
+    options = optionsOf(options, 'options')
+    const exclusive = optionOf(options, 'exclusive') === undefined ? true : validateBoolean(options.exclusive, 'options.exclusive')
     const shared = sharedOption(options, 'options')
     return withName(name, () => shmResult(binding.shmMap(name, len, true, exclusive, false, shared), shared))
   },
 
   // open(name[, { readOnly = false, sharedArrayBuffer = false }])
-  open (name, options = {}) {
+  open (name, options) {
     validateShmName(name)
-    validateObject(options, 'options')
-    const readOnly = options.readOnly === undefined ? false : validateBoolean(options.readOnly, 'options.readOnly')
+    options = optionsOf(options, 'options')
+    const readOnly = optionOf(options, 'readOnly') === undefined ? false : validateBoolean(options.readOnly, 'options.readOnly')
     const shared = sharedOption(options, 'options')
     return withName(name, () => shmResult(binding.shmMap(name, 0, false, false, readOnly, shared), shared))
   },
@@ -539,7 +580,7 @@ const promises = {
     validateView(buffer, 'buffer')
     const [offset, length, options] = rangeAndOptions(rest)
     const [from, len] = range(buffer, offset, length)
-    const invalidate = options.invalidate === undefined
+    const invalidate = optionOf(options, 'invalidate') === undefined
       ? false
       : validateBoolean(options.invalidate, 'options.invalidate')
     if (!isEmptyFile(buffer)) await binding.syncAsync(buffer, from, len, invalidate)
@@ -561,6 +602,13 @@ const promises = {
 }
 Object.freeze(promises)
 
+// Whether `err` is a system error: code, errno and syscall, as Node's fs
+// errors have them.
+function isSystemError (err) {
+  return err instanceof Error && typeof err.code === 'string' && typeof err.errno === 'number' &&
+    typeof err.syscall === 'string'
+}
+
 module.exports = {
   map,
   unmap,
@@ -576,7 +624,8 @@ module.exports = {
   fadvise,
   promises,
   shm,
-  features: Object.freeze({ ...binding.features })
+  features: Object.freeze({ ...binding.features }),
+  isSystemError
 }
 
 for (const name of Object.keys(C)) {

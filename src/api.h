@@ -35,8 +35,7 @@ napi_value js_residency_async(napi_env env, napi_callback_info info);
 
 /* calls.c: a Uint8Array of `pages` bytes for residency(); *data points at
  * them. NULL with ENOMEM thrown when the memory cannot be had. */
-napi_value new_page_array(napi_env env, size_t pages, unsigned char **data,
-                          const char *syscall);
+napi_value new_page_array(napi_env env, size_t pages, unsigned char **data, const char *syscall);
 /* The kind of advice `advice` is (os_advice_kind_t), or -1 if unknown. */
 int advice_kind(int advice);
 

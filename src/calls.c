@@ -73,16 +73,22 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
     return NULL;
   }
   len = (size_t)a[0];
+  /* lib/ names these; here they cannot reach mmap() whatever the caller. */
+  for (const os_refused_t *r = os_refused_flags; r->name != NULL; r++) {
+    if ((a[2] & r->value) == r->value) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "flags include one that map() refuses");
+      return NULL;
+    }
+  }
   if (!check_map_advice(env, (int)a[5], len)) return NULL;
   mapping_drain(env, st);
   if (st->waiting_count != 0) mapping_poll_some(env, st);
   anonymous = a[3] == -1;
   if (!anonymous && (err = os_check_mappable(a[3])) != 0) {
-    throw_system_error(env, err, "mmap",
-                       err == syserr_number("ENODEV")
-                           ? "not a file that can be mapped (a socket or FIFO)"
-                           : NULL,
-                       NULL);
+    throw_system_error(
+        env, err, "mmap",
+        err == syserr_number("ENODEV") ? "not a file that can be mapped (a socket or FIFO)" : NULL,
+        NULL);
     return NULL;
   }
   if (!mapping_budget(env, 1, "mmap")) return NULL;
@@ -93,7 +99,8 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
                        err == syserr_number("EAGAIN") ? os_lock_hint(err, len) : NULL);
     return NULL;
   }
-  if ((m = shared ? mapping_new_shared(addr, len, extra) : mapping_new(st, addr, len, extra)) == NULL) {
+  if ((m = shared ? mapping_new_shared(addr, len, extra) : mapping_new(st, addr, len, extra)) ==
+      NULL) {
     os_unmap(addr, len, &extra);
     throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
     return NULL;
@@ -172,8 +179,8 @@ napi_value js_remap(napi_env env, napi_callback_info info) {
       size = (uint64_t)(m->offset + length);
     }
     if (size < (uint64_t)(m->offset + length)) {
-      throw_out_of_range(env, "length", "within the file (shorter: grow it, or pass { grow: true })",
-                         length);
+      throw_out_of_range(env, "length",
+                         "within the file (shorter: grow it, or pass { grow: true })", length);
       return NULL;
     }
   }
@@ -326,8 +333,7 @@ static void free_page_array(napi_env env, void *data, void *hint) {
   free(data);
 }
 
-napi_value new_page_array(napi_env env, size_t pages, unsigned char **data,
-                          const char *syscall) {
+napi_value new_page_array(napi_env env, size_t pages, unsigned char **data, const char *syscall) {
   napi_value ab = NULL, array;
   void *bytes = NULL;
   napi_status status;

@@ -14,12 +14,11 @@ void throw_napi_failure(napi_env env) {
   if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
   napi_get_last_error_info(env, &info);
   napi_throw_error(env, "ERR_MMAP_IO_NAPI",
-                   info && info->error_message ? info->error_message
-                                               : "Node-API call failed");
+                   info && info->error_message ? info->error_message : "Node-API call failed");
 }
 
-napi_value system_error(napi_env env, int err, const char *syscall,
-                        const char *description, const char *hint) {
+napi_value system_error(napi_env env, int err, const char *syscall, const char *description,
+                        const char *hint) {
   char message[768], unknown[64];
   const char *code = syserr_code(err);
   napi_value error, code_value, message_value, errno_value, syscall_value;
@@ -31,8 +30,8 @@ napi_value system_error(napi_env env, int err, const char *syscall,
     err = syserr_number("UNKNOWN");
   }
   snprintf(message, sizeof message, "%s: %s%s%s%s, %s", code,
-           description ? description : syserr_message(err), hint ? " (" : "",
-           hint ? hint : "", hint ? ")" : "", syscall);
+           description ? description : syserr_message(err), hint ? " (" : "", hint ? hint : "",
+           hint ? ")" : "", syscall);
   if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value) != napi_ok ||
       napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &message_value) != napi_ok ||
       napi_create_error(env, code_value, message_value, &error) != napi_ok ||
@@ -44,8 +43,8 @@ napi_value system_error(napi_env env, int err, const char *syscall,
   return error;
 }
 
-void throw_system_error(napi_env env, int err, const char *syscall,
-                        const char *description, const char *hint) {
+void throw_system_error(napi_env env, int err, const char *syscall, const char *description,
+                        const char *hint) {
   napi_value error = system_error(env, err, syscall, description, hint);
   if (error == NULL || napi_throw(env, error) != napi_ok) throw_napi_failure(env);
 }
@@ -70,12 +69,10 @@ static void format_integer(char *out, size_t size, int64_t value) {
   out[o] = 0;
 }
 
-void throw_out_of_range(napi_env env, const char *name, const char *range,
-                        int64_t received) {
+void throw_out_of_range(napi_env env, const char *name, const char *range, int64_t received) {
   char message[384], number[48];
   format_integer(number, sizeof number, received);
   snprintf(message, sizeof message,
-           "The value of \"%s\" is out of range. It must be %s. Received %s", name,
-           range, number);
+           "The value of \"%s\" is out of range. It must be %s. Received %s", name, range, number);
   napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
 }

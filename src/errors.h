@@ -14,26 +14,25 @@ void throw_napi_failure(napi_env env);
 
 /* Evaluate a Node-API call; on failure throw and return NULL from the
  * enclosing napi_callback. */
-#define CHECK(env, call)                                                       \
-  do {                                                                         \
-    if ((call) != napi_ok) {                                                   \
-      throw_napi_failure(env);                                                 \
-      return NULL;                                                             \
-    }                                                                          \
+#define CHECK(env, call)       \
+  do {                         \
+    if ((call) != napi_ok) {   \
+      throw_napi_failure(env); \
+      return NULL;             \
+    }                          \
   } while (0)
 
 /* A system error for libuv error number `err` from `syscall`. `description`
  * replaces the standard text when not NULL; `hint` is added after it in
  * parentheses when not NULL. NULL when the error could not be made. */
-napi_value system_error(napi_env env, int err, const char *syscall,
-                        const char *description, const char *hint);
-void throw_system_error(napi_env env, int err, const char *syscall,
-                        const char *description, const char *hint);
+napi_value system_error(napi_env env, int err, const char *syscall, const char *description,
+                        const char *hint);
+void throw_system_error(napi_env env, int err, const char *syscall, const char *description,
+                        const char *hint);
 
 /* TypeError ERR_INVALID_ARG_VALUE: the view is not of a live mapping. */
 void throw_not_live(napi_env env);
 /* RangeError ERR_OUT_OF_RANGE with Node's message for `name`. */
-void throw_out_of_range(napi_env env, const char *name, const char *range,
-                        int64_t received);
+void throw_out_of_range(napi_env env, const char *name, const char *range, int64_t received);
 
 #endif

@@ -23,9 +23,7 @@ __asm__(".symver dlsym, dlsym@GLIBC_2.17");
 
 /* fstat: the system call itself. The kernel's struct stat is glibc's on
  * the 64-bit architectures we build for (x86_64, aarch64). */
-static inline int compat_fstat(int fd, struct stat *st) {
-  return (int)syscall(SYS_fstat, fd, st);
-}
+static inline int compat_fstat(int fd, struct stat *st) { return (int)syscall(SYS_fstat, fd, st); }
 #define fstat(fd, st) compat_fstat(fd, st)
 
 /* shm_open and shm_unlink: what glibc itself does, a file in /dev/shm

@@ -74,8 +74,7 @@ static napi_value start_job(napi_env env, job_t *job, napi_value result) {
   if (napi_create_string_utf8(env, "mmap-io", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_reference(env, job->call.args[0], 1, &job->view) != napi_ok)
     goto fail;
-  if (result != NULL && napi_create_reference(env, result, 1, &job->result) != napi_ok)
-    goto fail;
+  if (result != NULL && napi_create_reference(env, result, 1, &job->result) != napi_ok) goto fail;
   if (napi_create_async_work(env, NULL, name, job_execute, job_complete, job, &job->work) !=
       napi_ok)
     goto fail;

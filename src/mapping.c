@@ -548,7 +548,6 @@ void mapping_unpin(napi_env env, mapping_t *m) {
 
 /* ---- SharedArrayBuffer mappings ------------------------------------------ */
 
-
 bool mapping_shared_supported(void) { return create_sab != NULL; }
 
 mapping_t *mapping_new_shared(void *addr, size_t len, os_extra_t extra) {
@@ -603,8 +602,7 @@ bool mapping_to_sharedarraybuffer(napi_env env, mapping_t *m, napi_value *sab) {
                      "This runtime forbids Buffers over memory outside its JavaScript "
                      "heap (the V8 sandbox, as in Electron), so a mapping cannot be "
                      "handed out as a zero-copy Buffer");
-  else
-    throw_napi_failure(env);
+  else throw_napi_failure(env);
   /* Nothing can have the address; a finalizer that did or will run finds
    * the record (kept for it, unless it ran) with the pages gone. */
   if (m->pages == PAGES_FILE) os_unmap(m->base, m->span, &m->extra);

@@ -53,37 +53,37 @@ typedef enum {
 typedef struct env_state env_state_t;
 
 typedef struct mapping {
-  uint8_t *base; /* page-aligned */
-  size_t len;    /* what the ArrayBuffer covers */
-  size_t span;   /* len rounded up to whole pages: the address range */
-  env_state_t *owner;       /* the environment that made it; NULL once it ended */
-  registry_t *registry;     /* listed (live) while set */
-  napi_ref ab[2];           /* weak: the ArrayBuffer made at map(), and the one
-                               unmap() detached if that was another (a same-thread
-                               transfer()); NULL once collected */
+  uint8_t *base;                /* page-aligned */
+  size_t len;                   /* what the ArrayBuffer covers */
+  size_t span;                  /* len rounded up to whole pages: the address range */
+  env_state_t *owner;           /* the environment that made it; NULL once it ended */
+  registry_t *registry;         /* listed (live) while set */
+  napi_ref ab[2];               /* weak: the ArrayBuffer made at map(), and the one
+                                   unmap() detached if that was another (a same-thread
+                                   transfer()); NULL once collected */
   struct mapping *prev, *next;  /* the owner's list of every record */
   struct mapping *next_waiting; /* the owner's queue of released mappings
                                    whose ArrayBuffer is not collected yet */
   struct mapping *next_remote;  /* the owner's list of mappings finalized on
                                    another thread */
-  unsigned pins;    /* threadpool jobs and calls in progress */
-  uint8_t pages;    /* pages_t */
-  bool released;    /* unmap() released the file's pages */
-  bool store_freed; /* the runtime ran the external buffer's finalizer */
-  bool waiting;     /* in the owner's waiting queue */
-  bool reachable;   /* teardown found its ArrayBuffer still attached */
-  bool escaped;     /* may be reachable from another thread: keep the
-                       addresses reserved for as long as the process runs */
-  bool external;    /* counted in napi_adjust_external_memory */
-  bool shared;      /* handed out as a SharedArrayBuffer: process-wide, owned
-                       by no environment, finalized on any thread */
-  bool keep_file;   /* remap() left these pages to the new mapping's file
-                       range: they stay mapped (not a placeholder) until
-                       nothing can reach them, so that native code still
-                       writing to them writes to the file where it meant */
-  bool map_shared;  /* MAP_SHARED (else private) */
-  int prot;         /* as mapped */
-  int64_t offset;   /* in the file, of base */
+  unsigned pins;                /* threadpool jobs and calls in progress */
+  uint8_t pages;                /* pages_t */
+  bool released;                /* unmap() released the file's pages */
+  bool store_freed;             /* the runtime ran the external buffer's finalizer */
+  bool waiting;                 /* in the owner's waiting queue */
+  bool reachable;               /* teardown found its ArrayBuffer still attached */
+  bool escaped;                 /* may be reachable from another thread: keep the
+                                   addresses reserved for as long as the process runs */
+  bool external;                /* counted in napi_adjust_external_memory */
+  bool shared;                  /* handed out as a SharedArrayBuffer: process-wide, owned
+                                   by no environment, finalized on any thread */
+  bool keep_file;               /* remap() left these pages to the new mapping's file
+                                   range: they stay mapped (not a placeholder) until
+                                   nothing can reach them, so that native code still
+                                   writing to them writes to the file where it meant */
+  bool map_shared;              /* MAP_SHARED (else private) */
+  int prot;                     /* as mapped */
+  int64_t offset;               /* in the file, of base */
   os_extra_t extra;
 } mapping_t;
 
@@ -97,9 +97,9 @@ struct env_state {
   size_t waiting_count;
   size_t placeholders; /* records of this environment reserving addresses
                           that will be given back */
-  uintptr_t thread;     /* the environment's thread */
-  mapping_t *remote;    /* finalized on another thread; under a lock */
-  bool classified; /* teardown has classified the live mappings */
+  uintptr_t thread;    /* the environment's thread */
+  mapping_t *remote;   /* finalized on another thread; under a lock */
+  bool classified;     /* teardown has classified the live mappings */
 };
 
 /* Process-wide facts, set once by mapping_init(). */

@@ -45,6 +45,24 @@ static napi_value make_advice_kinds(napi_env env) {
   return obj;
 }
 
+/* { [name]: [value, reason] }: the MAP_* flags map() refuses, so that its
+ * error names the flag and says why. */
+static napi_value make_refused_flags(napi_env env) {
+  napi_value obj, entry, v;
+  const os_refused_t *r;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  for (r = os_refused_flags; r->name != NULL; r++) {
+    if (napi_create_array_with_length(env, 2, &entry) != napi_ok ||
+        napi_create_int64(env, r->value, &v) != napi_ok ||
+        napi_set_element(env, entry, 0, v) != napi_ok ||
+        napi_create_string_utf8(env, r->reason, NAPI_AUTO_LENGTH, &v) != napi_ok ||
+        napi_set_element(env, entry, 1, v) != napi_ok ||
+        napi_set_named_property(env, obj, r->name, entry) != napi_ok)
+      return NULL;
+  }
+  return obj;
+}
+
 /* [[errno, code, message], ...]: the system errors the addon names
  * (syserr.c), for the test that compares them with Node's own. */
 static napi_value make_system_errors(napi_env env) {
@@ -55,11 +73,13 @@ static napi_value make_system_errors(napi_env env) {
   if (napi_create_array(env, &list) != napi_ok) return NULL;
   for (i = 0; syserr_entry(i, &code, &message, &number); i++) {
     if (napi_create_array_with_length(env, 3, &entry) != napi_ok ||
-        napi_create_int32(env, number, &v) != napi_ok || napi_set_element(env, entry, 0, v) != napi_ok ||
+        napi_create_int32(env, number, &v) != napi_ok ||
+        napi_set_element(env, entry, 0, v) != napi_ok ||
         napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &v) != napi_ok ||
         napi_set_element(env, entry, 1, v) != napi_ok ||
         napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &v) != napi_ok ||
-        napi_set_element(env, entry, 2, v) != napi_ok || napi_set_element(env, list, i, entry) != napi_ok)
+        napi_set_element(env, entry, 2, v) != napi_ok ||
+        napi_set_element(env, list, i, entry) != napi_ok)
       return NULL;
   }
   return list;
@@ -107,11 +127,12 @@ static void finalize_state(napi_env env, void *data, void *hint) {
   mapping_teardown(data);
 }
 
-#define FUNCTION(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
+#define FUNCTION(name, fn) \
+  { name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL }
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   env_state_t *st;
-  napi_value constants, features, kinds, errors;
+  napi_value constants, features, kinds, errors, refused;
   napi_property_descriptor functions[] = {
       FUNCTION("map", js_map),
       FUNCTION("unmap", js_unmap),
@@ -150,10 +171,11 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     throw_napi_failure(env);
     return NULL;
   }
-  CHECK(env, napi_define_properties(env, exports, sizeof functions / sizeof functions[0],
-                                    functions));
+  CHECK(env,
+        napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));
   if ((constants = make_constants(env)) == NULL || (features = make_features(env)) == NULL ||
-      (kinds = make_advice_kinds(env)) == NULL || (errors = make_system_errors(env)) == NULL) {
+      (kinds = make_advice_kinds(env)) == NULL || (errors = make_system_errors(env)) == NULL ||
+      (refused = make_refused_flags(env)) == NULL) {
     throw_napi_failure(env);
     return NULL;
   }
@@ -161,5 +183,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   CHECK(env, napi_set_named_property(env, exports, "features", features));
   CHECK(env, napi_set_named_property(env, exports, "adviceKinds", kinds));
   CHECK(env, napi_set_named_property(env, exports, "systemErrors", errors));
+  CHECK(env, napi_set_named_property(env, exports, "refusedFlags", refused));
   return exports;
 }

@@ -31,6 +31,16 @@ typedef struct {
 /* NULL-terminated table of PROT_*, MAP_*, MADV_* ... this platform has. */
 extern const os_constant_t os_constants[];
 
+/* A MAP_* flag the platform defines that map() refuses, and why. */
+typedef struct {
+  const char *name;
+  int64_t value;
+  const char *reason;
+} os_refused_t;
+
+/* NULL-terminated; the reasons complete "it ...". */
+extern const os_refused_t os_refused_flags[];
+
 /* What a live mapping needs beyond its address and length. On POSIX nothing;
  * on Windows the file handle that sync(…, blocking) flushes, and for named
  * shared memory the section, whose name lives only as long as a handle. */
@@ -54,8 +64,8 @@ size_t os_map_count(void);
  * and for what it cannot map at all (a FIFO). */
 int os_check_mappable(int64_t fd);
 
-int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
-           int64_t offset, os_extra_t *extra);
+int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
+           os_extra_t *extra);
 /* Whether `flags` make a shared mapping (MAP_SHARED). */
 bool os_flags_shared(int flags);
 int os_unmap(void *addr, size_t len, os_extra_t *extra);
@@ -70,8 +80,7 @@ int os_release(void *addr, size_t len);
 int os_advise(void *addr, size_t len, int advice);
 /* blocking: wait until the pages are on disk (MS_SYNC); otherwise only
  * schedule the write-back (MS_ASYNC). invalidate adds MS_INVALIDATE. */
-int os_sync(void *addr, size_t len, int blocking, int invalidate,
-            const os_extra_t *extra);
+int os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra);
 /* One byte per page of [addr, addr + len), bit 0 set when resident. */
 int os_incore(void *addr, size_t len, unsigned char *vec);
 /* Bring [addr, addr + len) into memory, failing (not faulting) where a page
@@ -98,9 +107,9 @@ typedef enum {
  * else a move. ENOSYS where the OS cannot (macOS and the BSDs; on Windows,
  * anything but a shared view of a file), ERANGE when the file is shorter
  * than the new range and the OS would have grown it (Windows). */
-int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset,
-             int prot, os_extra_t *extra, os_extra_t *new_extra, void **new_addr,
-             os_remap_t *how, bool *reserved);
+int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
+             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how,
+             bool *reserved);
 /* Whether part of a mapping can be unmapped or replaced on its own (POSIX);
  * Windows unmaps whole views only. */
 bool os_can_split(void);

@@ -25,10 +25,25 @@
 #define MAP_NORESERVE 0
 #endif
 
+#if defined(__linux__)
+/* Linux values that older C libraries do not name yet. */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25 /* Linux 6.1 */
+#endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08 /* Linux 6.11 */
+#endif
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
+#endif
+
 /* Values come from the system headers; a name the platform does not define
  * is simply absent, so JavaScript can test for it. */
-#define C(name) {#name, name, 0}
-#define A(name, kind) {#name, name, kind}
+#define C(name) \
+  { #name, name, 0 }
+#define A(name, kind) \
+  { #name, name, kind }
 const os_constant_t os_constants[] = {
     C(PROT_READ),
     C(PROT_WRITE),
@@ -53,6 +68,30 @@ const os_constant_t os_constants[] = {
 #endif
 #ifdef MAP_LOCKED
     C(MAP_LOCKED),
+#endif
+/* Accepted and harmless: Linux ignores DENYWRITE and EXECUTABLE, FILE
+ * is 0, STACK and 32BIT only choose where the mapping goes, SYNC needs
+ * SHARED_VALIDATE (which checks the flags) and a DAX file. */
+#ifdef MAP_SHARED_VALIDATE
+    C(MAP_SHARED_VALIDATE),
+#endif
+#ifdef MAP_SYNC
+    C(MAP_SYNC),
+#endif
+#ifdef MAP_DENYWRITE
+    C(MAP_DENYWRITE),
+#endif
+#ifdef MAP_EXECUTABLE
+    C(MAP_EXECUTABLE),
+#endif
+#ifdef MAP_FILE
+    C(MAP_FILE),
+#endif
+#ifdef MAP_STACK
+    C(MAP_STACK),
+#endif
+#ifdef MAP_32BIT
+    C(MAP_32BIT),
 #endif
     A(MADV_NORMAL, ADVICE_KEEPS),
     A(MADV_RANDOM, ADVICE_KEEPS),
@@ -89,6 +128,31 @@ const os_constant_t os_constants[] = {
 #ifdef MADV_POPULATE_WRITE
     A(MADV_POPULATE_WRITE, ADVICE_KEEPS),
 #endif
+#ifdef MADV_MERGEABLE
+    A(MADV_MERGEABLE, ADVICE_KEEPS),
+#endif
+#ifdef MADV_UNMERGEABLE
+    A(MADV_UNMERGEABLE, ADVICE_KEEPS),
+#endif
+#ifdef MADV_WIPEONFORK
+    /* A child process sees these pages zeroed: whole pages only. */
+    A(MADV_WIPEONFORK, ADVICE_DISCARDS),
+#endif
+#ifdef MADV_KEEPONFORK
+    A(MADV_KEEPONFORK, ADVICE_KEEPS),
+#endif
+#ifdef MADV_COLD
+    A(MADV_COLD, ADVICE_KEEPS),
+#endif
+#ifdef MADV_PAGEOUT
+    A(MADV_PAGEOUT, ADVICE_KEEPS),
+#endif
+#ifdef MADV_DONTNEED_LOCKED
+    A(MADV_DONTNEED_LOCKED, ADVICE_DISCARDS),
+#endif
+#ifdef MADV_COLLAPSE
+    A(MADV_COLLAPSE, ADVICE_KEEPS),
+#endif
     C(MS_ASYNC),
     C(MS_SYNC),
     C(MS_INVALIDATE),
@@ -104,6 +168,32 @@ const os_constant_t os_constants[] = {
 };
 #undef A
 #undef C
+
+/* Not exported, but named when passed: each can change memory the caller
+ * did not name. (Not exported either, as they end the process or make pages
+ * fault: MADV_HWPOISON, MADV_SOFT_OFFLINE, MADV_GUARD_INSTALL.) */
+#define R(name, reason) \
+  { #name, name, reason }
+const os_refused_t os_refused_flags[] = {
+    R(MAP_FIXED, "replaces whatever else is mapped at the address, and map() takes no address"),
+#ifdef MAP_FIXED_NOREPLACE
+    R(MAP_FIXED_NOREPLACE, "needs an address, and map() takes none"),
+#endif
+#ifdef MAP_GROWSDOWN
+    R(MAP_GROWSDOWN,
+      "makes the mapping grow down into the addresses below it when they are touched"),
+#endif
+#ifdef MAP_DROPPABLE
+    R(MAP_DROPPABLE,
+      "lets the kernel drop the contents under memory pressure, so bytes change unasked"),
+#endif
+#ifdef MAP_UNINITIALIZED
+    R(MAP_UNINITIALIZED,
+      "can hand out another process's old memory (kernels built for devices without an MMU)"),
+#endif
+    {NULL, 0, NULL},
+};
+#undef R
 
 static int last_error(void) { return -errno; }
 
@@ -157,8 +247,7 @@ int os_check_mappable(int64_t fd) {
   int type;
   socklen_t size = sizeof type;
   if ((int64_t)(int)fd != fd) return -EBADF;
-  if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0)
-    return -ENODEV;
+  if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0) return -ENODEV;
   return errno == ENOTSOCK ? 0 : last_error();
 #else
   (void)fd; /* elsewhere mmap() refuses sockets itself */
@@ -166,12 +255,11 @@ int os_check_mappable(int64_t fd) {
 #endif
 }
 
-int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
-           int64_t offset, os_extra_t *extra) {
+int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
+           os_extra_t *extra) {
   void *p;
   (void)extra;
-  if ((int64_t)(off_t)offset != offset || (int64_t)(int)fd != fd)
-    return -EOVERFLOW;
+  if ((int64_t)(off_t)offset != offset || (int64_t)(int)fd != fd) return -EOVERFLOW;
   p = mmap(NULL, len, prot, flags, (int)fd, (off_t)offset);
   if (p == MAP_FAILED) return last_error();
   *addr = p;
@@ -199,16 +287,13 @@ int os_placeholder(void *addr, size_t len, os_extra_t *extra) {
   return p == MAP_FAILED ? last_error() : 0;
 }
 
-int os_release(void *addr, size_t len) {
-  return munmap(addr, len) == 0 ? 0 : last_error();
-}
+int os_release(void *addr, size_t len) { return munmap(addr, len) == 0 ? 0 : last_error(); }
 
 int os_advise(void *addr, size_t len, int advice) {
   return madvise(addr, len, advice) == 0 ? 0 : last_error();
 }
 
-int os_sync(void *addr, size_t len, int blocking, int invalidate,
-            const os_extra_t *extra) {
+int os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra) {
   int flags = (blocking ? MS_SYNC : MS_ASYNC) | (invalidate ? MS_INVALIDATE : 0);
   (void)extra;
   return msync(addr, len, flags) == 0 ? 0 : last_error();
@@ -305,26 +390,25 @@ int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
   int err = posix_fadvise((int)fd, (off_t)offset, (off_t)len, advice);
   return err == 0 ? 0 : -err;
 #else
-  (void)fd; (void)offset; (void)len; (void)advice;
+  (void)fd;
+  (void)offset;
+  (void)len;
+  (void)advice;
   return -ENOSYS;
 #endif
 }
 
-int os_lock(void *addr, size_t len) {
-  return mlock(addr, len) == 0 ? 0 : last_error();
-}
+int os_lock(void *addr, size_t len) { return mlock(addr, len) == 0 ? 0 : last_error(); }
 
-int os_unlock(void *addr, size_t len) {
-  return munlock(addr, len) == 0 ? 0 : last_error();
-}
+int os_unlock(void *addr, size_t len) { return munlock(addr, len) == 0 ? 0 : last_error(); }
 
 int os_protect(void *addr, size_t len, int prot) {
   return mprotect(addr, len, prot) == 0 ? 0 : last_error();
 }
 
-int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset,
-             int prot, os_extra_t *extra, os_extra_t *new_extra, void **new_addr,
-             os_remap_t *how, bool *reserved) {
+int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
+             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how,
+             bool *reserved) {
 #if defined(__linux__)
   void *p;
   (void)offset;
@@ -348,16 +432,25 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
   /* A private mapping cannot be duplicated (its own pages would be lost):
    * move it, and take the old range back at once as a placeholder. */
   if ((p = mremap(addr, old_len, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) return last_error();
-  *reserved = mmap(addr, old_len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1,
-                   0) == addr;
+  *reserved =
+      mmap(addr, old_len, PROT_READ | PROT_WRITE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0) == addr;
   (void)prot;
   *new_addr = p;
   *how = REMAP_MOVED;
   return 0;
 #else
-  (void)addr; (void)old_len; (void)new_len; (void)shared; (void)offset; (void)prot;
-  (void)extra; (void)new_extra; (void)new_addr; (void)how; (void)reserved;
+  (void)addr;
+  (void)old_len;
+  (void)new_len;
+  (void)shared;
+  (void)offset;
+  (void)prot;
+  (void)extra;
+  (void)new_extra;
+  (void)new_addr;
+  (void)how;
+  (void)reserved;
   return -ENOSYS; /* no mremap() */
 #endif
 }
@@ -374,7 +467,11 @@ void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_r
       break;
   }
 #else
-  (void)addr; (void)old_len; (void)new_addr; (void)new_len; (void)how;
+  (void)addr;
+  (void)old_len;
+  (void)new_addr;
+  (void)new_len;
+  (void)how;
 #endif
 }
 
@@ -393,7 +490,8 @@ int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size) {
     FILE *f = fopen("/proc/self/maps", "re");
     if (f == NULL) return -ENOSYS;
     while (fgets(line, sizeof line, f) != NULL) {
-      if (sscanf(line, "%lx-%*x %*s %*x %lx:%lx %lu", &start, &major, &minor, &inode) != 4) continue;
+      if (sscanf(line, "%lx-%*x %*s %*x %lx:%lx %lu", &start, &major, &minor, &inode) != 4)
+        continue;
       if (start != (unsigned long)addr) continue;
       result = inode == (unsigned long)st.st_ino && major == major(st.st_dev) &&
                        minor == minor(st.st_dev)
@@ -493,7 +591,8 @@ static void lock_status(int *unlimited, unsigned long long *locked) {
   if (f == NULL) return;
   while (fgets(line, sizeof line, f) != NULL) {
     if (sscanf(line, "VmLck: %llu kB", &kib) == 1) *locked = kib * 1024;
-    if (sscanf(line, "CapEff: %llx", &caps) == 1) *unlimited = (caps & (1ull << 14)) != 0; /* CAP_IPC_LOCK */
+    if (sscanf(line, "CapEff: %llx", &caps) == 1)
+      *unlimited = (caps & (1ull << 14)) != 0; /* CAP_IPC_LOCK */
   }
   fclose(f);
 #else
@@ -506,20 +605,17 @@ const char *os_lock_hint(int err, size_t len) {
   struct rlimit limit;
   unsigned long long locked;
   int unlimited;
-  if (err == -EAGAIN)
-    return "locked memory is limited by RLIMIT_MEMLOCK, see ulimit -l";
-  if (err != -ENOMEM && err != -EPERM)
-    return NULL;
+  if (err == -EAGAIN) return "locked memory is limited by RLIMIT_MEMLOCK, see ulimit -l";
+  if (err != -ENOMEM && err != -EPERM) return NULL;
   lock_status(&unlimited, &locked);
   if (!unlimited && getrlimit(RLIMIT_MEMLOCK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
       (err == -EPERM || locked + len > limit.rlim_cur))
     return "locked memory is limited by RLIMIT_MEMLOCK, see ulimit -l";
   /* The limit is not the cause: mlock() also says ENOMEM for pages that it
    * cannot bring into memory. */
-  return err == -ENOMEM
-             ? "the range has pages that cannot be locked: PROT_NONE pages, or "
-               "pages past the end of the file"
-             : NULL;
+  return err == -ENOMEM ? "the range has pages that cannot be locked: PROT_NONE pages, or "
+                          "pages past the end of the file"
+                        : NULL;
 }
 
 uintptr_t os_thread_self(void) { return (uintptr_t)pthread_self(); }
@@ -547,8 +643,12 @@ static int kernel_has_advice(int advice) {
 
 size_t os_features(os_feature_t *out, size_t max) {
   size_t n = 0;
-#define F(feature, value) \
-  if (n < max) { out[n].name = feature; out[n].supported = (value); n++; }
+#define F(feature, value)       \
+  if (n < max) {                \
+    out[n].name = feature;      \
+    out[n].supported = (value); \
+    n++;                        \
+  }
 #ifdef MADV_POPULATE_READ
   F("populateRead", kernel_has_advice(MADV_POPULATE_READ))
   F("populateWrite", kernel_has_advice(MADV_POPULATE_WRITE))

@@ -48,21 +48,34 @@ static HANDLE handle_of(int64_t fd) {
 #define MS_INVALIDATE 2
 #define MS_SYNC 4
 
-#define C(name) {#name, name, 0}
-#define A(name, kind) {#name, name, kind}
+#define C(name) \
+  { #name, name, 0 }
+#define A(name, kind) \
+  { #name, name, kind }
 const os_constant_t os_constants[] = {
-    C(PROT_READ),   C(PROT_WRITE),  C(PROT_EXEC),
-    C(PROT_NONE),   C(MAP_SHARED),  C(MAP_PRIVATE),
+    C(PROT_READ),
+    C(PROT_WRITE),
+    C(PROT_EXEC),
+    C(PROT_NONE),
+    C(MAP_SHARED),
+    C(MAP_PRIVATE),
     C(MAP_ANONYMOUS),
-    A(MADV_NORMAL, ADVICE_KEEPS),   A(MADV_RANDOM, ADVICE_KEEPS),
-    A(MADV_SEQUENTIAL, ADVICE_KEEPS), A(MADV_WILLNEED, ADVICE_KEEPS),
+    A(MADV_NORMAL, ADVICE_KEEPS),
+    A(MADV_RANDOM, ADVICE_KEEPS),
+    A(MADV_SEQUENTIAL, ADVICE_KEEPS),
+    A(MADV_WILLNEED, ADVICE_KEEPS),
     /* A no-op here, but a program written for POSIX relies on its rule. */
     A(MADV_DONTNEED, ADVICE_DISCARDS),
-    C(MS_ASYNC),    C(MS_SYNC),     C(MS_INVALIDATE),
+    C(MS_ASYNC),
+    C(MS_SYNC),
+    C(MS_INVALIDATE),
     {NULL, 0, 0},
 };
 #undef A
 #undef C
+
+/* Windows has no MAP_* flags beyond those above. */
+const os_refused_t os_refused_flags[] = {{NULL, 0, NULL}};
 
 /* The Win32 errors these calls give, as Node's fs names them (libuv's
  * translation), except ERROR_ACCESS_DENIED: EACCES, as POSIX mmap says for
@@ -139,8 +152,8 @@ static DWORD page_protection(int prot, int private_copy) {
   return (prot & PROT_READ) ? PAGE_READONLY : PAGE_NOACCESS;
 }
 
-int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
-           int64_t offset, os_extra_t *extra) {
+int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
+           os_extra_t *extra) {
   int anonymous = (flags & MAP_ANONYMOUS) != 0;
   int private_copy = (flags & MAP_PRIVATE) != 0 && !anonymous;
   HANDLE file = INVALID_HANDLE_VALUE, mapping, dup = NULL;
@@ -160,16 +173,16 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
   /* A file mapping is the file's current size (Windows would grow the file
    * for a larger one); anonymous memory is exactly `len`. */
   size_hi_lo = anonymous ? (uint64_t)len : 0;
-  mapping = CreateFileMappingW(file, NULL, protection, (DWORD)(size_hi_lo >> 32),
-                               (DWORD)size_hi_lo, NULL);
+  mapping = CreateFileMappingW(file, NULL, protection, (DWORD)(size_hi_lo >> 32), (DWORD)size_hi_lo,
+                               NULL);
   if (mapping == NULL) return last_error();
 
   if (private_copy) access = FILE_MAP_COPY;
   else if (prot & PROT_WRITE) access = FILE_MAP_WRITE;
   else access = FILE_MAP_READ;
   if (prot & PROT_EXEC) access |= FILE_MAP_EXECUTE;
-  view = MapViewOfFile(mapping, access, (DWORD)((uint64_t)offset >> 32),
-                       (DWORD)(uint64_t)offset, len);
+  view =
+      MapViewOfFile(mapping, access, (DWORD)((uint64_t)offset >> 32), (DWORD)(uint64_t)offset, len);
   if (view == NULL) err = last_error();
   CloseHandle(mapping); /* the view keeps the section alive */
   if (err != 0) return err;
@@ -181,8 +194,9 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd,
   }
   /* sync(…, blocking) flushes the file of a shared view too, and the fd may
    * be closed by then. A private or anonymous view has no file to flush. */
-  if (!anonymous && !private_copy && !DuplicateHandle(GetCurrentProcess(), file, GetCurrentProcess(), &dup,
-                                     0, FALSE, DUPLICATE_SAME_ACCESS)) {
+  if (!anonymous && !private_copy &&
+      !DuplicateHandle(GetCurrentProcess(), file, GetCurrentProcess(), &dup, 0, FALSE,
+                       DUPLICATE_SAME_ACCESS)) {
     err = last_error();
     UnmapViewOfFile(view);
     return err;
@@ -254,8 +268,7 @@ int os_advise(void *addr, size_t len, int advice) {
   return advice == MADV_WILLNEED ? prefetch_range(addr, len) : 0;
 }
 
-int os_sync(void *addr, size_t len, int blocking, int invalidate,
-            const os_extra_t *extra) {
+int os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra) {
   (void)invalidate; /* views of one file are always coherent on Windows */
   if (!FlushViewOfFile(addr, len)) return last_error();
   /* FlushViewOfFile only starts the write; FlushFileBuffers waits for it.
@@ -297,17 +310,16 @@ int os_prefetch(void *addr, size_t len) {
 
 /* Windows has no page-cache advice. */
 int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
-  (void)fd; (void)offset; (void)len; (void)advice;
+  (void)fd;
+  (void)offset;
+  (void)len;
+  (void)advice;
   return syserr_number("ENOSYS");
 }
 
-int os_lock(void *addr, size_t len) {
-  return VirtualLock(addr, len) ? 0 : last_error();
-}
+int os_lock(void *addr, size_t len) { return VirtualLock(addr, len) ? 0 : last_error(); }
 
-int os_unlock(void *addr, size_t len) {
-  return VirtualUnlock(addr, len) ? 0 : last_error();
-}
+int os_unlock(void *addr, size_t len) { return VirtualUnlock(addr, len) ? 0 : last_error(); }
 
 int os_protect(void *addr, size_t len, int prot) {
   DWORD old;
@@ -324,9 +336,9 @@ int os_protect(void *addr, size_t len, int prot) {
   return VirtualProtect(addr, len, page_protection(prot, private_copy), &old) ? 0 : last_error();
 }
 
-int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset,
-             int prot, os_extra_t *extra, os_extra_t *new_extra, void **new_addr,
-             os_remap_t *how, bool *reserved) {
+int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
+             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how,
+             bool *reserved) {
   HANDLE file = (HANDLE)extra->file, mapping, dup = NULL;
   LARGE_INTEGER size;
   uint64_t end = (uint64_t)offset + new_len;
@@ -348,7 +360,8 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
                                0, 0, NULL);
   if (mapping == NULL) return last_error();
   if (prot & PROT_EXEC) access |= FILE_MAP_EXECUTE;
-  view = MapViewOfFile(mapping, access, (DWORD)((uint64_t)offset >> 32), (DWORD)(uint64_t)offset, new_len);
+  view = MapViewOfFile(mapping, access, (DWORD)((uint64_t)offset >> 32), (DWORD)(uint64_t)offset,
+                       new_len);
   if (view == NULL) err = last_error();
   CloseHandle(mapping);
   if (err != 0) return err;
@@ -400,7 +413,8 @@ void *os_runtime_symbol(const char *name) {
 /* The name as Windows takes it: UTF-16, in the session's namespace. lib/
  * checks it (letters, digits, '.', '_', '-'). */
 static int shm_name(const char *name, wchar_t *out, int size) {
-  if (MultiByteToWideChar(CP_UTF8, 0, name, -1, out, size) == 0) return syserr_number("ENAMETOOLONG");
+  if (MultiByteToWideChar(CP_UTF8, 0, name, -1, out, size) == 0)
+    return syserr_number("ENAMETOOLONG");
   return 0;
 }
 
@@ -423,7 +437,8 @@ int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, siz
     }
   } else {
     mapping = OpenFileMappingW(readonly ? FILE_MAP_READ : FILE_MAP_WRITE, FALSE, wname);
-    if (mapping == NULL) return GetLastError() == ERROR_FILE_NOT_FOUND ? syserr_number("ENOENT") : last_error();
+    if (mapping == NULL)
+      return GetLastError() == ERROR_FILE_NOT_FOUND ? syserr_number("ENOENT") : last_error();
   }
   view = MapViewOfFile(mapping, readonly ? FILE_MAP_READ : FILE_MAP_WRITE, 0, 0, 0);
   if (view == NULL) {
@@ -473,7 +488,9 @@ const char *os_lock_hint(int err, size_t len) {
 
 uintptr_t os_thread_self(void) { return (uintptr_t)GetCurrentThreadId(); }
 
-void *os_peek_pointer(void *const *p) { return InterlockedCompareExchangePointer((void *volatile *)p, NULL, NULL); }
+void *os_peek_pointer(void *const *p) {
+  return InterlockedCompareExchangePointer((void *volatile *)p, NULL, NULL);
+}
 
 void os_spin_lock(os_spinlock_t *l) {
   while (InterlockedExchange(&l->held, 1) != 0) SwitchToThread();
@@ -483,8 +500,12 @@ void os_spin_unlock(os_spinlock_t *l) { InterlockedExchange(&l->held, 0); }
 
 size_t os_features(os_feature_t *out, size_t max) {
   size_t n = 0;
-#define F(feature, value) \
-  if (n < max) { out[n].name = feature; out[n].supported = (value); n++; }
+#define F(feature, value)       \
+  if (n < max) {                \
+    out[n].name = feature;      \
+    out[n].supported = (value); \
+    n++;                        \
+  }
   F("populateRead", 0)
   F("populateWrite", 0)
   F("anonymous", 1)

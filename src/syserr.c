@@ -17,9 +17,11 @@ typedef struct {
  * numbers (errno.h there belongs to the C runtime and means nothing to
  * Node). */
 #if defined(_WIN32)
-#define E(code, message, windows) {#code, message, windows}
+#define E(code, message, windows) \
+  { #code, message, windows }
 #else
-#define E(code, message, windows) {#code, message, -(code)}
+#define E(code, message, windows) \
+  { #code, message, -(code) }
 #endif
 static const syserr_t table[] = {
 #if defined(_WIN32) || defined(E2BIG)

@@ -20,7 +20,7 @@ static size_t element_size(napi_typedarray_type type) {
     case napi_bigint64_array:
     case napi_biguint64_array: return 8;
     case napi_biguint64_array + 1: return 2; /* napi_float16_array (Node 24+) */
-    default: return 0; /* a kind this build does not know */
+    default: return 0;                       /* a kind this build does not know */
   }
 }
 
@@ -35,8 +35,8 @@ bool get_view(napi_env env, napi_value value, view_t *view) {
   if (is_typedarray) {
     napi_typedarray_type type;
     size_t count;
-    if (napi_get_typedarray_info(env, value, &type, &count, &data, &view->arraybuffer,
-                                 &offset) != napi_ok)
+    if (napi_get_typedarray_info(env, value, &type, &count, &data, &view->arraybuffer, &offset) !=
+        napi_ok)
       goto napi_failed;
     if (element_size(type) == 0) goto not_a_view;
     len = count * element_size(type);

@@ -33,10 +33,10 @@ typedef struct {
   napi_value args[6];
   view_t view;
   mapping_t *m;
-  int64_t offset;  /* as given, for error messages */
-  uint8_t *first;  /* the range's first byte */
-  uint8_t *start;  /* its page */
-  size_t len;      /* from start to the end of the range; 0 for none */
+  int64_t offset; /* as given, for error messages */
+  uint8_t *first; /* the range's first byte */
+  uint8_t *start; /* its page */
+  size_t len;     /* from start to the end of the range; 0 for none */
 } call_t;
 
 /* Read `argc` arguments and resolve the range; false with an exception

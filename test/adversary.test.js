@@ -154,7 +154,7 @@ describe('adversary: zlib and a Buffer detached while it compresses it', functio
     const mmap = require('mmap-io'), zlib = require('zlib')
     process.on('uncaughtException', (e) => { console.log('caught ' + e.code); process.exit(0) })
     const buf = ${detach === 'unmap'
-      ? "mmap.map(32 << 20, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1)"
+      ? 'mmap.map(32 << 20, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1)'
       : 'new Uint8Array(32 << 20)'}
     zlib.deflate(buf, (err) => console.log('done ' + (err && err.code)))
     ${detach === 'unmap'

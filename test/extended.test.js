@@ -413,7 +413,21 @@ describe('Buffers above 4 GiB', function () {
     fs.writeSync(fd, Buffer.from('last!'), 0, 5, size - 5)
     if (MAX_LENGTH < size) {
       assert.throws(() => mmap.map(size, PROT_READ, MAP_SHARED, fd), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
-      assert.throws(() => mmap.open(file), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+      // open() without a length: the file is too large, not an option the
+      // caller never passed; the error says how to map it.
+      assert.throws(() => mmap.open(file), (err) => {
+        assert.strictEqual(err.name, 'RangeError')
+        assert.strictEqual(err.code, 'ERR_FS_FILE_TOO_LARGE')
+        assert.strictEqual(err.path, file)
+        assert.match(err.message, /^File size \(6442450944\) is greater than a Buffer can hold here \(buffer.constants.MAX_LENGTH, \d+\): map it in pieces with open\(path, \{ offset, length \}\)/)
+        assert.doesNotMatch(err.message, /options\.length/)
+        return true
+      })
+      // In pieces, as the error says: the last one reads the end.
+      const piece = mmap.open(file, { offset: size - 2 ** 30, length: 2 ** 30 })
+      assert.strictEqual(piece.subarray(2 ** 30 - 5).toString('latin1'), 'last!')
+      mmap.unmap(piece)
+      assert.throws(() => mmap.open(file, { length: size }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
       return
     }
     const buf = mmap.map(size, PROT_READ, MAP_SHARED, fd)

@@ -62,7 +62,11 @@ describe('hostile input', function () {
     // map: flags
     ['map(P, R, "shared")', () => mmap.map(P, PROT_READ, 'shared', fd), ARG_TYPE],
     ['map(P, R, 0)', () => mmap.map(P, PROT_READ, 0, fd), ARG_VALUE],
-    ['map(P, R, SHARED | PRIVATE)', () => mmap.map(P, PROT_READ, MAP_SHARED | MAP_PRIVATE, fd), ARG_VALUE],
+    // Both kinds: MAP_SHARED_VALIDATE on Linux, which map() takes; elsewhere no kind.
+    ...(mmap.MAP_SHARED_VALIDATE === undefined
+      ? [['map(P, R, SHARED | PRIVATE)', () => mmap.map(P, PROT_READ, MAP_SHARED | MAP_PRIVATE, fd), ARG_VALUE]]
+      : []),
+    ['map(P, R, SHARED | MAP_GROWSDOWN)', () => mmap.map(P, PROT_READ, MAP_SHARED | 0x100, fd), ARG_VALUE],
     ['map(P, R, SHARED | MAP_FIXED)', () => mmap.map(P, PROT_READ, MAP_SHARED | 0x10, fd), ARG_VALUE],
     ['map(P, R, 2 ** 40)', () => mmap.map(P, PROT_READ, 2 ** 40, fd), RANGE],
     // map: fd

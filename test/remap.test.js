@@ -13,7 +13,6 @@ const { PAGESIZE: P, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE } = mmap
 const RW = PROT_READ | PROT_WRITE
 const J = JSON.stringify
 const RANGE = { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }
-const mappingsOf = (file) => isLinux ? fs.readFileSync('/proc/self/maps', 'utf8').split(file).length - 1 : 0
 
 describe('remap()', function () {
   it('keeps the contents across 20 doublings from 4 KiB to 4 GiB of a sparse file, growing it with { grow: true }', function () {

@@ -237,4 +237,3 @@ describe('named shared memory (shm)', function () {
     mmap.unmap(buf)
   })
 })
-

@@ -151,7 +151,8 @@ describe('CLI: mmap-io stat | warm | evict', function () {
     assert.strictEqual(r.status, 0, r.stderr)
     const [name, line] = r.stdout.trim().split('\n')
     assert.strictEqual(name, file)
-    assert.match(line, /^\[[Oo ]{60}\] \d+\/256 pages {2}\S+\/1\.0M {2}\d+\.\d%$/)
+    // As vmtouch groups them: 256 pages, 5 a cell (floor(256 / 60) + 1), 52 cells.
+    assert.match(line, /^\[[Oo ]{52}\] \d+\/256 pages {2}\S+\/1\.0M {2}\d+\.\d%$/)
   })
 
   it('half a file resident shows in the bar and the numbers', function () {
@@ -168,13 +169,14 @@ describe('CLI: mmap-io stat | warm | evict', function () {
     assert.ok(cells.startsWith('O'.repeat(30)), line)
   })
 
-  it('reports missing files and directories, and exits 1; bad usage exits 2; --help exits 0', function () {
+  it('reports missing and special files, and exits 1; bad usage exits 2; --help and --version exit 0', function () {
     const file = tmpFile(mmap.PAGESIZE)
     const missing = path.join(scratch, 'missing-file')
-    const r = cli('stat', file, missing, scratch)
+    const specials = isLinux ? ['/dev/null'] : []
+    const r = cli('stat', file, missing, ...specials)
     assert.strictEqual(r.status, 1)
     assert.ok(r.stderr.includes(`${missing}: ENOENT`), r.stderr)
-    assert.match(r.stderr, /EISDIR/)
+    if (isLinux) assert.ok(r.stderr.includes('/dev/null: ENODEV: not a regular file but a character device'), r.stderr)
     // The good file is still reported (resident on Linux: just written; on
     // Windows only pages this process touched count).
     assert.match(r.stdout, isLinux ? /1\/1 pages/ : /\d\/1 pages/)
@@ -188,7 +190,99 @@ describe('CLI: mmap-io stat | warm | evict', function () {
     }
     const h = cli('--help')
     assert.strictEqual(h.status, 0)
-    assert.match(h.stdout, /usage: mmap-io <command> \[--json\] FILE/)
+    assert.match(h.stdout, /usage: mmap-io <command> \[--json\] PATH/)
+    const q = cli('-q', 'evict', file, missing)
+    assert.deepStrictEqual([q.status, q.stdout, q.stderr], [1, '', ''])
+    const v = cli('--version')
+    assert.strictEqual(v.status, 0)
+    assert.strictEqual(v.stdout, `mmap-io ${require('../package.json').version}\n`)
+  })
+
+  it('--help lists exactly the fields that --json prints', function () {
+    const help = cli('--help').stdout
+    const documented = [...help.matchAll(/^ {15}(\w+) /gm)].map((m) => m[1]).sort()
+    const dir = fs.mkdtempSync(path.join(scratch, 'fields-'))
+    fs.writeFileSync(path.join(dir, 'a'), 'a')
+    const r = cli('--json', 'stat', tmpFile('x'), dir, path.join(scratch, 'missing-file'))
+    const printed = [...new Set(JSON.parse(r.stdout).flatMap((row) => Object.keys(row)))].sort()
+    assert.deepStrictEqual(documented, printed)
+  })
+
+  it('a directory counts every regular file under it, recursively; links and special files in it are skipped', function () {
+    const dir = fs.mkdtempSync(path.join(scratch, 'tree-'))
+    fs.mkdirSync(path.join(dir, 'a', 'b'), { recursive: true })
+    fs.writeFileSync(path.join(dir, 'one'), Buffer.alloc(3 * mmap.PAGESIZE, 1))
+    fs.writeFileSync(path.join(dir, 'a', 'two'), Buffer.alloc(mmap.PAGESIZE + 1, 2))
+    fs.writeFileSync(path.join(dir, 'a', 'b', 'three'), Buffer.alloc(10, 3))
+    fs.writeFileSync(path.join(dir, 'a', 'b', 'empty'), '')
+    const outside = tmpFile(Buffer.alloc(8 * mmap.PAGESIZE, 4))
+    try {
+      fs.symlinkSync(outside, path.join(dir, 'link'))
+    } catch (err) {
+      if (err.code !== 'EPERM') throw err // Windows without the privilege
+    }
+    if (isLinux) assert.strictEqual(spawnSync('mkfifo', [path.join(dir, 'a', 'fifo')]).status, 0)
+    const r = cli('--json', 'stat', dir)
+    assert.strictEqual(r.status, 0, r.stderr)
+    const [row] = JSON.parse(r.stdout)
+    assert.deepStrictEqual([row.file, row.files, row.size, row.pages], [dir, 4, 4 * mmap.PAGESIZE + 11, 3 + 2 + 1 + 0])
+    if (isLinux) assert.strictEqual(row.resident, row.pages) // just written
+    const text = cli('stat', dir).stdout
+    assert.match(text, new RegExp(`\\(4 files\\)\n${row.resident}/6 pages`))
+    if (!vmtouch()) return
+    const v = spawnSync('vmtouch', [dir], { encoding: 'utf8' }).stdout
+    assert.match(v, /Files: 4\b/)
+    assert.match(v, new RegExp(`Resident Pages: ${row.resident}/6\\b`))
+  })
+
+  const vmtouch = () => isLinux && !emulated && spawnSync('vmtouch', ['-h']).error === undefined
+
+  // Evicts `file` and then reads the pages that `pick` chooses, through a
+  // mapping with MADV_RANDOM (no read-ahead).
+  function residentPattern (file, pick) {
+    const wfd = fs.openSync(file, 'r+')
+    fs.fsyncSync(wfd)
+    mmap.fadvise(wfd, 0, 0, mmap.POSIX_FADV_DONTNEED)
+    const size = fs.fstatSync(wfd).size
+    const buf = mmap.map(size, mmap.PROT_READ, mmap.MAP_SHARED, wfd, 0, mmap.MADV_RANDOM)
+    fs.closeSync(wfd)
+    let sum = 0
+    for (let p = 0; p * mmap.PAGESIZE < size; p++) if (pick(p)) sum += buf[p * mmap.PAGESIZE]
+    mmap.unmap(buf)
+    return sum
+  }
+
+  it('stat agrees with vmtouch page for page on a partly resident file', function () {
+    if (!vmtouch()) skip(this, 'needs vmtouch (Debian package vmtouch), Linux, not emulated')
+    const lastBar = (text) => [...text.matchAll(/\[([Oo ]*)\] (\d+)\/(\d+)/g)].pop().slice(1)
+    const rows = []
+    // 60 pages: one cell per page in both bars; then larger files, where
+    // each cell is several pages.
+    for (const [pages, pick] of [[60, (p) => p % 3 === 0], [60, (p) => p > 40], [600, (p) => p % 7 < 3], [6000, (p) => p < 1000 || p % 50 === 0]]) {
+      const file = tmpFile(pages * mmap.PAGESIZE)
+      residentPattern(file, pick)
+      const ours = lastBar(cli('stat', file).stdout)
+      const theirs = lastBar(spawnSync('vmtouch', ['-v', file], { encoding: 'utf8' }).stdout)
+      assert.deepStrictEqual(ours, theirs, `${pages} pages`)
+      rows.push(`${pages}: ${ours[1]}/${ours[2]}`)
+    }
+    process.stdout.write(`      same bar and count as vmtouch -v: ${rows.join(', ')} resident pages\n`)
+  })
+
+  it('shows progress on a terminal, and none when stderr is not one', function () {
+    if (!isLinux || emulated) skip(this, 'a terminal from script(1), Linux')
+    if (spawnSync('script', ['-V']).error !== undefined) skip(this, 'needs script(1) (util-linux)')
+    const file = tmpFile(8 << 20)
+    const bin = path.join(root, 'bin', 'mmap-io.js')
+    for (const command of ['stat', 'warm', 'evict']) {
+      const tty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} ${command} ${JSON.stringify(file)}`, '/dev/null'], { encoding: 'utf8' })
+      assert.strictEqual(tty.status, 0, tty.stdout)
+      assert.match(tty.stdout, /\r\w+ f\d+ \[#+\] 8\.0M\/8\.0M|\r\w+ f\d+ \[#+\] 1B\/1B/, command)
+      const piped = cli(command, file)
+      assert.strictEqual(piped.stderr, '', command)
+      const quiet = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} --json ${command} ${JSON.stringify(file)}`, '/dev/null'], { encoding: 'utf8' })
+      assert.doesNotMatch(quiet.stdout, /\[#/, `${command} --json`)
+    }
   })
 
   it('handles an empty file', function () {

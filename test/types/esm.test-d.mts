@@ -9,3 +9,8 @@ expectError(map('4096', PROT_READ, MAP_SHARED, 3))
 import { shm, type SharedBuffer } from '../../index.mjs'
 expectType<SharedBuffer>(shm.create('name', 4096, { sharedArrayBuffer: true }))
 expectType<SharedBuffer>(open('x', { sharedArrayBuffer: true }))
+
+import { isSystemError, MADV_COLD, type SystemError } from '../../index.mjs'
+expectType<number | undefined>(MADV_COLD)
+const caught: unknown = new Error('x')
+if (isSystemError(caught)) expectType<SystemError>(caught)

@@ -94,3 +94,31 @@ expectType<Buffer>(mmap.remap(buf, 8192, { fd: 3, grow: false }))
 expectError(mmap.remap(buf))
 expectError(mmap.remap(buf, '8192'))
 expectError(mmap.remap(buf, 8192, { grow: 'yes' }))
+
+// 1.x call forms: null for optional arguments, msync() flags for blocking.
+expectType<Buffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, null, null))
+expectType<void>(mmap.sync(buf, null, null, true))
+expectType<void>(mmap.sync(buf, 0, 4096, mmap.MS_SYNC | mmap.MS_INVALIDATE))
+expectType<void>(mmap.sync(buf, mmap.MS_ASYNC === 1))
+expectError(mmap.sync(buf, 0, 4096, 'yes'))
+expectType<[number, number]>(mmap.incore(buf, null, null))
+
+// Constants every supported platform has are numbers; Linux-only ones may be undefined.
+expectType<number>(mmap.MAP_ANONYMOUS)
+expectType<number | undefined>(mmap.MADV_COLD)
+expectType<number | undefined>(mmap.MAP_SHARED_VALIDATE)
+expectType<number | undefined>(mmap.POSIX_FADV_DONTNEED)
+
+// System errors: a guard narrows unknown, no cast needed.
+try {
+  mmap.open('missing')
+} catch (err) {
+  expectType<unknown>(err)
+  if (mmap.isSystemError(err)) {
+    expectType<mmap.SystemError>(err)
+    expectType<string>(err.code)
+    expectType<number>(err.errno)
+    expectType<string>(err.syscall)
+    expectType<string | undefined>(err.path)
+  }
+}
