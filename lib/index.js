@@ -213,7 +213,7 @@ function sync (buffer, offset, length, blocking, invalidate) {
     blocking = offset
     offset = length = undefined
   }
-  if (length === 0) length = undefined
+  if (length === 0 || length === 0n) length = undefined
   const [from, len] = range(buffer, offset, length)
   let wait = false
   if (typeof blocking === 'number') {
