@@ -200,7 +200,7 @@ describe('Coming from 1.x (README table)', function () {
       const big = tmpFile()
       const bfd = openFd(big, 'r+')
       fs.ftruncateSync(bfd, 2 ** 32 + P)
-      fs.writeSync(bfd, 'past 4 GiB', 2 ** 32, 'latin1')
+      fs.writeSync(bfd, Buffer.from('past 4 GiB', 'latin1'), 0, 10, 2 ** 32)
       const buf = mmap.map(P, PROT_READ, MAP_SHARED, bfd, 2 ** 32)
       assert.strictEqual(buf.toString('latin1', 0, 10), 'past 4 GiB')
       mmap.unmap(buf)

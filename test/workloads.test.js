@@ -274,13 +274,19 @@ describe('CLI: mmap-io stat | warm | evict', function () {
     if (spawnSync('script', ['-V']).error !== undefined) skip(this, 'needs script(1) (util-linux)')
     const file = tmpFile(8 << 20)
     const bin = path.join(root, 'bin', 'mmap-io.js')
+    // The command line script(1) runs in a terminal: this runtime's, with
+    // its flags (Deno would otherwise ask for permissions on the terminal).
+    const inTerminal = (...args) => spawnSync('script', ['-qec',
+      [process.execPath, ...scriptArgs(bin, args)].map((a) => JSON.stringify(a)).join(' '), '/dev/null'],
+    { encoding: 'utf8', timeout: 60000 })
     for (const command of ['stat', 'warm', 'evict']) {
-      const tty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} ${command} ${JSON.stringify(file)}`, '/dev/null'], { encoding: 'utf8' })
+      const tty = inTerminal(command, file)
       assert.strictEqual(tty.status, 0, tty.stdout)
       assert.match(tty.stdout, /\r\w+ f\d+ \[#+\] 8\.0M\/8\.0M|\r\w+ f\d+ \[#+\] 1B\/1B/, command)
       const piped = cli(command, file)
       assert.strictEqual(piped.stderr, '', command)
-      const quiet = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} --json ${command} ${JSON.stringify(file)}`, '/dev/null'], { encoding: 'utf8' })
+      const quiet = inTerminal('--json', command, file)
+      assert.strictEqual(quiet.status, 0, quiet.stdout)
       assert.doesNotMatch(quiet.stdout, /\[#/, `${command} --json`)
     }
   })
