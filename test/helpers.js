@@ -201,7 +201,8 @@ const emulated = process.env.MMAP_IO_EMULATOR || null
 // What qemu-user (7.2) does not emulate, as skip reasons.
 const qemuGaps = {
   madvise: `${emulated} accepts madvise() and does nothing (no MADV_POPULATE_READ, MADV_WILLNEED or MADV_REMOVE effect)`,
-  mremap: `${emulated} refuses mremap() with old_size 0 (ENOMEM), which remap() of a shared mapping uses to keep the old range mapped`
+  mremap: `${emulated} refuses mremap() with old_size 0 (ENOMEM), which remap() of a shared mapping uses to keep the old range mapped`,
+  sharedValidate: `${emulated} refuses MAP_SHARED_VALIDATE (EINVAL), which Linux takes`
 }
 
 const isWindows = process.platform === 'win32'
