@@ -228,18 +228,17 @@ async function run (command, arg, showProgress, quiet) {
   const { directory, files } = filesOf(arg)
   const total = files.reduce((n, f) => n + f.size, 0)
   const verb = { stat: 'stat', warm: 'warming', evict: 'evicting' }[command]
-  const progress = progressBar(showProgress, `${verb} ${path.basename(arg)}`, command === 'evict' ? files.length : total)
+  const progress = progressBar(showProgress, `${verb} ${path.basename(arg)}`, total)
   let before = 0
   let pages = 0
   let resident = 0
   let map = null
   try {
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i]
+    for (const f of files) {
       if (command === 'warm') await warm(f, (bytes) => progress.update(before + bytes))
       if (command === 'evict') {
         evict(f)
-        progress.update(i + 1)
+        progress.update(before + f.size)
       }
       if (command === 'stat') {
         const m = await residencyOf(f, showProgress ? (bytes) => progress.update(before + bytes) : null)
