@@ -169,13 +169,14 @@ declare namespace mmap {
   /**
    * msync() the view. Without `blocking` (or with false) it schedules the
    * write-back (MS_ASYNC); with true it returns once the data is on disk
-   * (MS_SYNC). `invalidate` adds MS_INVALIDATE. As in 1.x, `blocking` may
-   * also be msync()'s flags: MS_SYNC or MS_ASYNC, optionally | MS_INVALIDATE.
+   * (MS_SYNC). `invalidate` adds MS_INVALIDATE. (A number in second place
+   * is an offset, as in 1.x.)
    */
-  function sync (view: MappedView, blocking?: boolean | number | null, invalidate?: boolean | null): void
+  function sync (view: MappedView, blocking?: boolean | null, invalidate?: boolean | null): void
   /**
    * msync() `length` bytes from `offset`; a missing, null or 0 length (0 as
-   * in 1.x) means the rest of the view.
+   * in 1.x) means the rest of the view. As in 1.x code, `blocking` may also
+   * be msync()'s flags: MS_SYNC or MS_ASYNC, optionally | MS_INVALIDATE.
    */
   function sync (
     view: MappedView,

@@ -100,6 +100,10 @@ expectType<Buffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, null, nul
 expectType<void>(mmap.sync(buf, null, null, true))
 expectType<void>(mmap.sync(buf, 0, 4096, mmap.MS_SYNC | mmap.MS_INVALIDATE))
 expectType<void>(mmap.sync(buf, mmap.MS_ASYNC === 1))
+// A number in second place is an offset, not msync() flags.
+expectType<void>(mmap.sync(buf, 4096))
+expectError(mmap.sync(buf, mmap.MS_SYNC, true))
+expectError(mmap.sync(buf, 4096, 0, 'yes'))
 expectError(mmap.sync(buf, 0, 4096, 'yes'))
 expectType<[number, number]>(mmap.incore(buf, null, null))
 
