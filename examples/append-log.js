@@ -25,15 +25,21 @@ const HEADER = 4096
 const MAGIC = 0x4d4d4c47 // "MMLG"
 const INITIAL = 64 * 1024
 
+// The committed length, read and written whole: another process reads it
+// while this one writes it, and readBigUInt64LE() reads byte by byte (a torn
+// read could pass the records written so far). At byte 8 of the mapping,
+// 8-byte aligned.
+const committedOf = (buf) => new BigUint64Array(buf.buffer, buf.byteOffset + 8, 1)
+
 class LogWriter {
   constructor (file) {
     this.buf = mmap.open(file, { mode: 'w+', size: INITIAL })
     if (this.buf.readUInt32LE(0) !== MAGIC) {
       this.buf.writeUInt32LE(MAGIC, 0)
-      this.buf.writeBigUInt64LE(0n, 8)
+      Atomics.store(committedOf(this.buf), 0, 0n)
       mmap.sync(this.buf, 0, HEADER, true)
     }
-    this.committed = Number(this.buf.readBigUInt64LE(8))
+    this.committed = Number(Atomics.load(committedOf(this.buf), 0))
     this.end = this.committed // appended, not yet committed
   }
 
@@ -54,7 +60,7 @@ class LogWriter {
   commit () {
     if (this.end === this.committed) return
     mmap.sync(this.buf, HEADER + this.committed, this.end - this.committed, true)
-    this.buf.writeBigUInt64LE(BigInt(this.end), 8)
+    Atomics.store(committedOf(this.buf), 0, BigInt(this.end))
     mmap.sync(this.buf, 0, 16, true)
     this.committed = this.end
   }
@@ -74,7 +80,7 @@ class LogReader {
 
   // The records committed since the last call.
   * poll () {
-    const committed = Number(this.buf.readBigUInt64LE(8))
+    const committed = Number(Atomics.load(committedOf(this.buf), 0))
     if (HEADER + committed > this.buf.length) {
       // The writer grew the file: map the rest of it.
       this.buf = mmap.remap(this.buf, fs.statSync(this.file).size)
