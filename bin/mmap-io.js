@@ -6,6 +6,7 @@ const fs = require('fs')
 const path = require('path')
 const mmap = require('..')
 const { version } = require('../package.json')
+const { fileKind } = require('../lib/errors')
 
 const HELP = `usage: mmap-io <command> [--json] PATH...
 
@@ -65,17 +66,8 @@ function parse (argv) {
   return args
 }
 
-function kindOf (st) {
-  if (st.isDirectory()) return 'a directory'
-  if (st.isFIFO()) return 'a FIFO'
-  if (st.isSocket()) return 'a socket'
-  if (st.isCharacterDevice()) return 'a character device'
-  if (st.isBlockDevice()) return 'a block device'
-  return 'not a regular file'
-}
-
 function notRegular (st) {
-  const err = new Error(`ENODEV: not a regular file but ${kindOf(st)}`)
+  const err = new Error(`ENODEV: not a regular file but ${fileKind(st)}`)
   err.code = 'ENODEV'
   return err
 }

@@ -137,6 +137,17 @@ function validateView (value, name) {
   return value
 }
 
+// What fs.Stats says a file is, for errors about one that cannot be mapped
+// (open() and the mmap-io command).
+function fileKind (st) {
+  if (st.isDirectory()) return 'a directory'
+  if (st.isFIFO()) return 'a FIFO'
+  if (st.isSocket()) return 'a socket'
+  if (st.isCharacterDevice()) return 'a character device'
+  if (st.isBlockDevice()) return 'a block device'
+  return 'not a regular file'
+}
+
 // A file longer than one Buffer can hold, named as Node's fs.readFile names
 // it (ERR_FS_FILE_TOO_LARGE), with what to do instead.
 function fileTooLarge (path, size, max) {
@@ -149,6 +160,7 @@ function fileTooLarge (path, size, max) {
 }
 
 module.exports = {
+  fileKind,
   fileTooLarge,
   invalidArgType,
   invalidArgValue,

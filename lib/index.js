@@ -8,6 +8,7 @@ const { fileURLToPath } = require('url')
 const { constants: { MAX_LENGTH } } = require('buffer')
 const binding = require('./binding')
 const {
+  fileKind,
   fileTooLarge,
   invalidArgType,
   invalidArgValue,
@@ -300,16 +301,6 @@ const OPEN_MODES = {
 }
 
 const pathOf = (file) => file instanceof URL ? fileURLToPath(file) : String(file)
-
-// What fs.Stats says a file is, for the error about one open() cannot map.
-function fileKind (st) {
-  if (st.isDirectory()) return 'a directory'
-  if (st.isFIFO()) return 'a FIFO'
-  if (st.isSocket()) return 'a socket'
-  if (st.isCharacterDevice()) return 'a character device'
-  if (st.isBlockDevice()) return 'a block device'
-  return 'not a regular file'
-}
 
 function notRegular (file, st) {
   const path = pathOf(file)
