@@ -110,7 +110,7 @@ static bool watched(const mapping_t *m) { return m->ab[0] != NULL || m->ab[1] !=
 /* Do whatever `m` is waiting for, once no job or call holds it. `env` is
  * the owner's environment, or NULL when it has ended. `m` may be freed. */
 static void settle(napi_env env, mapping_t *m) {
-  bool unreachable;
+  bool unreachable, reserved = false;
   if (m->pins != 0) return;
   if (m->external && m->pages != PAGES_FILE) report_external(env, m, false);
   /* Nothing can reach the addresses any more: the runtime let go of the
@@ -123,14 +123,21 @@ static void settle(napi_env env, mapping_t *m) {
       budget_charge(1);
       m->pages = PAGES_NONE;
       if (m->keep_file && m->owner != NULL) m->owner->placeholders--;
-    } else if (!m->keep_file && os_placeholder(m->base, m->span, &m->extra) == 0) {
-      budget_charge(2);
-      m->pages = PAGES_PLACEHOLDER;
-      if (m->owner != NULL && !m->escaped) m->owner->placeholders++;
-      if (m->escaped) {
-        os_spin_lock(&reserved_lock);
-        reserved_ranges++;
-        os_spin_unlock(&reserved_lock);
+    } else if (!m->keep_file && os_placeholder(m->base, m->span, &m->extra, &reserved) == 0) {
+      if (!reserved) {
+        /* Windows: another thread took the range as the view went. It is
+         * not ours: nothing to keep, and nothing to release later. */
+        budget_charge(1);
+        m->pages = PAGES_NONE;
+      } else {
+        budget_charge(2);
+        m->pages = PAGES_PLACEHOLDER;
+        if (m->owner != NULL && !m->escaped) m->owner->placeholders++;
+        if (m->escaped) {
+          os_spin_lock(&reserved_lock);
+          reserved_ranges++;
+          os_spin_unlock(&reserved_lock);
+        }
       }
     }
     /* If even a placeholder cannot be had (the kernel's mapping limit), the

@@ -72,8 +72,12 @@ int os_unmap(void *addr, size_t len, os_extra_t *extra);
 /* Replace the mapping at [addr, addr + len) with a placeholder: zero-filled,
  * readable and writable memory that belongs to no file and reserves the
  * range, so that the address cannot be handed to another mapping and a
- * stale pointer into it neither faults nor reaches a file. */
-int os_placeholder(void *addr, size_t len, os_extra_t *extra);
+ * stale pointer into it neither faults nor reaches a file. On success the
+ * file's pages are gone, and *reserved says whether the placeholder holds
+ * the range: false where the system has no atomic replacement (Windows) and
+ * another thread took the range in between, which is then not ours to
+ * release. On failure nothing changed. */
+int os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved);
 /* Give a placeholder's range back to the system. */
 int os_release(void *addr, size_t len);
 

@@ -277,14 +277,16 @@ int os_unmap(void *addr, size_t len, os_extra_t *extra) {
   return munmap(addr, len) == 0 ? 0 : last_error();
 }
 
-int os_placeholder(void *addr, size_t len, os_extra_t *extra) {
+int os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved) {
   /* One call: the kernel drops the file's pages and maps anonymous memory in
    * their place with no moment where the range is free. NORESERVE: no swap
    * is set aside for it; it holds nothing unless a stale pointer writes. */
   void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
   (void)extra;
-  return p == MAP_FAILED ? last_error() : 0;
+  if (p == MAP_FAILED) return last_error();
+  *reserved = true;
+  return 0;
 }
 
 int os_release(void *addr, size_t len) { return munmap(addr, len) == 0 ? 0 : last_error(); }

@@ -212,9 +212,9 @@ bool os_can_split(void) { return false; }
 
 bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
 
-int os_unmap(void *addr, size_t len, os_extra_t *extra) {
-  int err = UnmapViewOfFile(addr) ? 0 : last_error();
-  (void)len;
+/* Close the handles a view kept for sync(): its duplicate of the file's, and
+ * the section of named shared memory. */
+static void close_handles(os_extra_t *extra) {
   if (extra->file != 0) {
     CloseHandle((HANDLE)extra->file);
     extra->file = 0;
@@ -223,19 +223,26 @@ int os_unmap(void *addr, size_t len, os_extra_t *extra) {
     CloseHandle((HANDLE)extra->section);
     extra->section = 0;
   }
+}
+
+int os_unmap(void *addr, size_t len, os_extra_t *extra) {
+  int err = UnmapViewOfFile(addr) ? 0 : last_error();
+  (void)len;
+  close_handles(extra);
   return err;
 }
 
-int os_placeholder(void *addr, size_t len, os_extra_t *extra) {
-  int err = os_unmap(addr, len, extra);
-  if (err != 0) return err;
-  /* Not atomic as on POSIX: another thread could take the range in between,
-   * and then there is simply no placeholder. Committed read-write memory
+int os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved) {
+  if (!UnmapViewOfFile(addr)) return last_error(); /* still mapped, handles kept */
+  close_handles(extra);
+  /* Not atomic as on POSIX: another thread (its heap, its own mapping) may
+   * take the range in between. Then there is no placeholder, and the range
+   * is that thread's: never released as ours. Committed read-write memory
    * where the system allows it (commit charge, no physical memory until
    * written); else a reservation, which keeps the address from being reused
    * but faults when touched. */
-  if (VirtualAlloc(addr, len, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE) == NULL)
-    VirtualAlloc(addr, len, MEM_RESERVE, PAGE_NOACCESS);
+  *reserved = VirtualAlloc(addr, len, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE) != NULL ||
+              VirtualAlloc(addr, len, MEM_RESERVE, PAGE_NOACCESS) != NULL;
   return 0;
 }
 

@@ -380,6 +380,54 @@ describe('workers', function () {
     // Thread teardown moves the total by a few dozen either way.
     if (!sanitized && isLinux) assert.ok(after - before <= 8 + 40, `before ${before}, after ${after}`)
   })
+
+  it('threads that map and unmap while others allocate big blocks: no address range is given back twice (Windows has no atomic placeholder)', function () {
+    // On Windows, unmap() swaps the view for a placeholder in two steps, and
+    // another thread may take the range in between (here the heap, for a
+    // 512 KiB Buffer). That range is then not ours: releasing it later as a
+    // placeholder freed the other thread's memory, and the process crashed.
+    const file = tmpFile(Buffer.alloc(1 << 16, 7))
+    const out = assertChildOk(runChild(`
+      const { Worker } = require('worker_threads')
+      const src = \`
+        const { workerData: w, parentPort } = require('worker_threads')
+        const mmap = require(w.root), fs = require('fs')
+        const end = Date.now() + 2000
+        let n = 0
+        if (w.kind === 'map') {
+          const fd = fs.openSync(w.file, 'r')
+          const unmapped = []
+          while (Date.now() < end) {
+            const b = mmap.map(1 << 16, mmap.PROT_READ, mmap.MAP_SHARED, fd)
+            if (b[100] !== 7) throw new Error('the mapping reads ' + b[100])
+            mmap.unmap(b)
+            unmapped.push(b) // their placeholders stay until these go
+            if (unmapped.length > 64) unmapped.length = 0
+            n++
+          }
+          fs.closeSync(fd)
+        } else {
+          while (Date.now() < end) {
+            const blocks = []
+            for (let i = 0; i < 8; i++) blocks.push(Buffer.allocUnsafeSlow(1 << 19).fill(i))
+            blocks.forEach((b, i) => { if (b[4096] !== i || b[b.length - 1] !== i) throw new Error('a heap block changed') })
+            n++
+          }
+        }
+        parentPort.postMessage(n)\`
+      const counts = { map: 0, alloc: 0 }
+      let left = 4
+      for (const kind of ['map', 'alloc', 'map', 'alloc']) {
+        const worker = new Worker(src, { eval: true, workerData: { root: ${JSON.stringify(root)}, file: ${JSON.stringify(file)}, kind } })
+        worker.on('message', (n) => { counts[kind] += n })
+        worker.on('error', (e) => { console.error(e); process.exitCode = 1 })
+        worker.on('exit', () => { if (--left === 0) console.log(JSON.stringify(counts)) })
+      }
+    `, { timeout: 60000 }))
+    const counts = JSON.parse(out)
+    process.stdout.write(`      ${counts.map} maps and unmaps, ${counts.alloc * 8} blocks of 512 KiB, in 2 threads each\n`)
+    assert.ok(counts.map > 0 && counts.alloc > 0, out)
+  })
 })
 
 describe('hazards (in child processes)', function () {

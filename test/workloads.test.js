@@ -9,7 +9,13 @@ const { tmpFile, scratch, isLinux, skip, scriptArgs, emulated, qemuGaps } = requ
 const { record, parse } = require('./fixtures/records')
 
 const root = path.join(__dirname, '..')
-const runNode = ([file, ...args], opts = {}) => spawnSync(process.execPath, scriptArgs(file, args), { cwd: root, encoding: 'utf8', ...opts })
+// A child that could not be started (r.error) fails with the reason, not as
+// an exit status of null.
+function runNode ([file, ...args], opts = {}) {
+  const r = spawnSync(process.execPath, scriptArgs(file, args), { cwd: root, encoding: 'utf8', ...opts })
+  if (r.error) throw r.error
+  return r
+}
 
 describe('examples', function () {
   it('shared counters: a parent and 4 children count exactly with Atomics over MAP_SHARED', function () {
