@@ -408,6 +408,33 @@ int os_protect(void *addr, size_t len, int prot) {
   return mprotect(addr, len, prot) == 0 ? 0 : last_error();
 }
 
+#if defined(__linux__)
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+/* Whether mremap() can move a shared mapping's page tables and leave the
+ * mapping where it was (MREMAP_DONTUNMAP: Linux 5.7, shared mappings from
+ * 5.13). Asked once, of a page of shared memory; mincore() of the old
+ * range must still work afterwards, which qemu-user (it forgets the old
+ * range) fails. A race between threads only asks twice. The new address
+ * is passed as NULL: without MREMAP_FIXED the kernel takes it as a hint,
+ * and whatever the register held (unaligned) made it EINVAL. */
+static int dontunmap_works(void) {
+  static int known = -1;
+  if (known < 0) {
+    size_t len = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char vec = 0;
+    void *p = MAP_FAILED,
+         *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (a != MAP_FAILED) p = mremap(a, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+    known = p != MAP_FAILED && mincore(a, len, &vec) == 0;
+    if (p != MAP_FAILED) munmap(p, len);
+    if (a != MAP_FAILED) munmap(a, len);
+  }
+  return known;
+}
+#endif
+
 int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
              os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how,
              bool *reserved) {
@@ -424,6 +451,21 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
   }
   if (errno != ENOMEM) return last_error();
   if (shared) {
+    /* The page tables to a new range, the old range left mapped to the
+     * same pages (they fault in again only if a stale pointer touches
+     * them), then grown where it is or moved again with its page tables:
+     * the resident pages need no fault in the new mapping. Neither call
+     * uses MREMAP_FIXED, so a failure leaves no hole anywhere. */
+    if (dontunmap_works() && (p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+                                         NULL)) != MAP_FAILED) {
+      void *grown = mremap(p, old_len, new_len, MREMAP_MAYMOVE);
+      if (grown != MAP_FAILED) {
+        *new_addr = grown;
+        *how = REMAP_DUPLICATE;
+        return 0;
+      }
+      munmap(p, old_len); /* no one has its address */
+    }
     /* old_len 0: a new mapping of the same pages, the old one untouched:
      * no address that anything still holds is ever free. */
     if ((p = mremap(addr, 0, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) return last_error();

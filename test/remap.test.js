@@ -157,6 +157,35 @@ describe('remap()', function () {
     mmap.unmap(mmap.remap(sanon, 10)) // shrinking is fine
   })
 
+  it('a resident shared mapping keeps its page tables when it grows: the new mapping holds the pages before any touch (Linux 5.13+)', function () {
+    const [major, minor] = require('os').release().split('.').map(Number)
+    if (!isLinux || emulated) skip(this, 'counted in /proc/self/smaps, not emulated')
+    if (major < 5 || (major === 5 && minor < 13)) skip(this, 'MREMAP_DONTUNMAP of shared mappings needs Linux 5.13')
+    const size = 16 << 20
+    const file = tmpFile(Buffer.alloc(2 * size, 1))
+    const fd = fs.openSync(file, 'r')
+    try {
+      let buf = mmap.map(size, PROT_READ, MAP_SHARED, fd)
+      let sum = 0
+      for (let i = 0; i < size; i += P) sum += buf[i] // every page in the page tables
+      assert.strictEqual(sum, size / P)
+      buf = mmap.remap(buf, 2 * size)
+      // Each mapping of the file as [size in kB, resident kB], read before
+      // any byte of the new Buffer is touched.
+      const ranges = fs.readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)
+        .filter((block) => block.split('\n')[0].endsWith(` ${file}`))
+        .map((block) => ['Size', 'Rss'].map((field) => Number(new RegExp(`^${field}: +(\\d+) kB`, 'm').exec(block)[1])))
+      const grown = ranges.filter(([kB]) => kB === 2 * size / 1024)
+      assert.strictEqual(grown.length, 1, J(ranges))
+      assert.ok(grown[0][1] >= 0.9 * size / 1024, `the new mapping has ${grown[0][1]} kB resident: ${J(ranges)}`)
+      process.stdout.write(`      [size kB, resident kB] of each mapping of the file: ${J(ranges)}\n`)
+      assert.strictEqual(buf[size - 1] + buf[0], 2)
+      mmap.unmap(buf)
+    } finally {
+      fs.closeSync(fd)
+    }
+  })
+
   it('works in a worker thread', async function () {
     if (emulated) skip(this, qemuGaps.mremap)
     const { Worker } = require('worker_threads')
