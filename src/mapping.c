@@ -55,6 +55,22 @@ bool mapping_budget(napi_env env, size_t n, const char *syscall) {
 
 /* ---- records ------------------------------------------------------------- */
 
+/* The doubly linked lists of records: an environment's (all) and the
+ * process's SharedArrayBuffer mappings (shared_list). */
+static void list_push(mapping_t **head, mapping_t *m) {
+  m->prev = NULL;
+  m->next = *head;
+  if (*head != NULL) (*head)->prev = m;
+  *head = m;
+}
+
+static void list_unlink(mapping_t **head, mapping_t *m) {
+  if (m->prev != NULL) m->prev->next = m->next;
+  else if (*head == m) *head = m->next;
+  if (m->next != NULL) m->next->prev = m->prev;
+  m->prev = m->next = NULL;
+}
+
 mapping_t *mapping_new(env_state_t *st, void *addr, size_t len, os_extra_t extra) {
   mapping_t *m = calloc(1, sizeof *m);
   if (m == NULL) return NULL;
@@ -64,18 +80,12 @@ mapping_t *mapping_new(env_state_t *st, void *addr, size_t len, os_extra_t extra
   m->extra = extra;
   m->pages = PAGES_FILE;
   m->owner = st;
-  m->next = st->all;
-  if (st->all != NULL) st->all->prev = m;
-  st->all = m;
+  list_push(&st->all, m);
   return m;
 }
 
 static void unlink_record(mapping_t *m) {
-  if (m->owner == NULL) return;
-  if (m->prev != NULL) m->prev->next = m->next;
-  else m->owner->all = m->next;
-  if (m->next != NULL) m->next->prev = m->prev;
-  m->prev = m->next = NULL;
+  if (m->owner != NULL) list_unlink(&m->owner->all, m);
 }
 
 /* What each mapping tells V8 it holds, so that dropped mappings are
@@ -567,20 +577,13 @@ mapping_t *mapping_new_shared(void *addr, size_t len, os_extra_t extra) {
   m->pages = PAGES_FILE;
   m->shared = true;
   os_spin_lock(&shared_lock);
-  m->next = shared_list;
-  if (shared_list != NULL) shared_list->prev = m;
-  shared_list = m;
+  list_push(&shared_list, m);
   os_spin_unlock(&shared_lock);
   return m;
 }
 
 /* With shared_lock held. */
-static void unlink_shared(mapping_t *m) {
-  if (m->prev != NULL) m->prev->next = m->next;
-  else if (shared_list == m) shared_list = m->next;
-  if (m->next != NULL) m->next->prev = m->prev;
-  m->prev = m->next = NULL;
-}
+static void unlink_shared(mapping_t *m) { list_unlink(&shared_list, m); }
 
 /* The runtime lets go of the last SharedArrayBuffer over `m`: on any
  * thread, with no env. */
