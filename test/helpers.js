@@ -68,25 +68,27 @@ function evalArgs (code, flags = []) {
     : [...flags, '-e', code]
 }
 
-// Run `code` in a child process of this runtime with mmap-io resolvable;
-// returns { status, signal, stdout, stderr }.
+// This runtime with `args`, from the package's root; returns { status,
+// signal, stdout, stderr }. A child that could not be started (r.error)
+// throws the reason rather than giving a status of null.
+function spawnRuntime (args, opts = {}) {
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, ...opts })
+  if (r.error) throw r.error
+  return r
+}
+
+// Run `code` in a child process of this runtime with mmap-io resolvable.
 function runChild (code, { env = {}, args = [], input, cwd = root, timeout = 300000 } = {}) {
   // Keep what is preloaded already (the sanitizer runtimes under test:asan),
   // after the caller's library so that its wrappers see the addon's calls.
   if (env.LD_PRELOAD && process.env.LD_PRELOAD) {
     env = { ...env, LD_PRELOAD: `${env.LD_PRELOAD}:${process.env.LD_PRELOAD}` }
   }
-  const r = spawnSync(process.execPath, evalArgs(code, args), {
-    cwd,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    input,
-    timeout,
-    maxBuffer: 64 << 20
-  })
-  if (r.error) throw r.error
-  return r
+  return spawnRuntime(evalArgs(code, args), { cwd, env: { ...process.env, ...env }, input, timeout })
 }
+
+// Run the script `file` with `args` in a child process of this runtime.
+const runScript = (file, args = [], opts = {}) => spawnRuntime(scriptArgs(file, args), opts)
 
 function assertChildOk (r) {
   assert.strictEqual(r.signal, null, `child killed by ${r.signal}: ${r.stderr}`)
@@ -242,6 +244,7 @@ module.exports = {
   openFd,
   closeFds,
   runChild,
+  runScript,
   assertChildOk,
   mappingCount,
   failShim,

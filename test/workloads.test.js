@@ -5,21 +5,14 @@ const fs = require('fs')
 const path = require('path')
 const { spawn, spawnSync } = require('child_process')
 const mmap = require('..')
-const { tmpFile, scratch, isLinux, skip, scriptArgs, emulated, qemuGaps } = require('./helpers')
+const { tmpFile, scratch, isLinux, skip, scriptArgs, runScript, emulated, qemuGaps } = require('./helpers')
 const { record, parse } = require('./fixtures/records')
 
 const root = path.join(__dirname, '..')
-// A child that could not be started (r.error) fails with the reason, not as
-// an exit status of null.
-function runNode ([file, ...args], opts = {}) {
-  const r = spawnSync(process.execPath, scriptArgs(file, args), { cwd: root, encoding: 'utf8', ...opts })
-  if (r.error) throw r.error
-  return r
-}
 
 describe('examples', function () {
   it('shared counters: a parent and 4 children count exactly with Atomics over MAP_SHARED', function () {
-    const r = runNode(['examples/shared-counters.js', '200000'])
+    const r = runScript('examples/shared-counters.js', ['200000'])
     assert.strictEqual(r.status, 0, r.stderr)
     const out = JSON.parse(r.stdout)
     process.stdout.write(`      ${out.processes} processes x ${out.increments} increments: total ${out.total} of ${out.expected}\n`)
@@ -29,7 +22,7 @@ describe('examples', function () {
   })
 
   it('lookup table: 4 worker threads and 2 processes answer the same queries identically', function () {
-    const r = runNode(['examples/lookup-table.js', '100000', '2000'])
+    const r = runScript('examples/lookup-table.js', ['100000', '2000'])
     assert.strictEqual(r.status, 0, r.stderr)
     const out = JSON.parse(r.stdout)
     process.stdout.write(`      ${out.queries} queries over ${out.records} records (${out.found} found) by 7 servers\n`)
@@ -123,7 +116,7 @@ sys.stdout.write(m[100:132].decode('latin1'))
 })
 
 describe('CLI: mmap-io stat | warm | evict', function () {
-  const cli = (...args) => runNode([path.join(root, 'bin', 'mmap-io.js'), ...args])
+  const cli = (...args) => runScript(path.join(root, 'bin', 'mmap-io.js'), args)
   const json = (...args) => {
     const r = cli('--json', ...args)
     assert.strictEqual(r.status, 0, r.stderr)
