@@ -30,11 +30,16 @@ const PROT_MASK = C.PROT_READ | C.PROT_WRITE | C.PROT_EXEC
 const MAP_KIND = C.MAP_SHARED | C.MAP_PRIVATE
 // MAP_SHARED_VALIDATE (Linux) is both bits: shared, with the flags checked.
 const MAP_KINDS = new Set([C.MAP_SHARED, C.MAP_PRIVATE, C.MAP_SHARED_VALIDATE].filter((k) => k !== undefined))
+// The same as an array indexed by flags & MAP_KIND: map() asks it each call.
+const MAP_KIND_OK = Array.from({ length: MAP_KIND + 1 }, (_, kind) => MAP_KINDS.has(kind))
 const namesOf = (prefix) => Object.keys(C).filter((name) => name.startsWith(prefix))
 // Every MAP_* flag this platform exports may be combined with one kind.
 const MAP_MASK = namesOf('MAP_').reduce((mask, name) => mask | C[name], 0)
 // Flags the platform defines that map() refuses: { name: [value, reason] }.
 const REFUSED_FLAGS = Object.entries(binding.refusedFlags)
+// Any bit of those outside the harmless MAP_* flags: map() looks at the list
+// only when flags have one.
+const REFUSED_BITS = REFUSED_FLAGS.reduce((bits, [, [value]]) => bits | (value & ~MAP_MASK), 0)
 const MS_MASK = C.MS_SYNC | C.MS_ASYNC | C.MS_INVALIDATE
 
 // null, like undefined, stands for an optional argument's default, as in
@@ -107,6 +112,7 @@ function optionsOf (options, name) {
 
 // { sharedArrayBuffer }: options of map() (7th argument) and open().
 function sharedOption (options, name) {
+  if (!given(options)) return false
   options = optionsOf(options, name)
   const value = optionOf(options, 'sharedArrayBuffer')
   const shared = value === undefined ? false : validateBoolean(value, `${name}.sharedArrayBuffer`)
@@ -137,12 +143,14 @@ function map (size, protection, flags, fd, offset, advise, options) {
   const len = toInteger(size, 'size', 1, MAX_LENGTH)
   validateProtection(protection, 'protection')
   validateInteger(flags, 'flags', 0, INT32_MAX)
-  for (const [name, [value, reason]] of REFUSED_FLAGS) {
-    if ((flags & value) === value && (value & ~MAP_MASK) !== 0) {
-      throw invalidArgValue('flags', `must not include ${name}: it ${reason}`, flags)
+  if ((flags & REFUSED_BITS) !== 0) {
+    for (const [name, [value, reason]] of REFUSED_FLAGS) {
+      if ((flags & value) === value && (value & ~MAP_MASK) !== 0) {
+        throw invalidArgValue('flags', `must not include ${name}: it ${reason}`, flags)
+      }
     }
   }
-  if ((flags & ~MAP_MASK) !== 0 || !MAP_KINDS.has(flags & MAP_KIND)) {
+  if ((flags & ~MAP_MASK) !== 0 || !MAP_KIND_OK[flags & MAP_KIND]) {
     throw invalidArgValue('flags',
       'must be MAP_SHARED or MAP_PRIVATE, optionally combined with other MAP_* constants',
       flags)
@@ -181,10 +189,20 @@ function schedulePoll (waiting, delay) {
   pollTimer.waiting = waiting
 }
 
+// Unmapped read-only and private mappings become placeholders in batches
+// (src/deferred.h): the addon asks, at the first unmap() of a batch, for
+// the rest of it to be switched on the next turn of the event loop.
+function flush () {
+  const waiting = binding.flush()
+  if (waiting > 0 && pollTimer === null) schedulePoll(waiting, POLL_FIRST)
+}
+
 function unmap (buffer) {
   validateView(buffer, 'buffer')
   if (isEmptyFile(buffer)) return
-  const waiting = binding.unmap(buffer)
+  const result = binding.unmap(buffer)
+  if ((result & 1) !== 0) setImmediate(flush)
+  const waiting = result >>> 1
   if (waiting > 0 && pollTimer === null) schedulePoll(waiting, POLL_FIRST)
 }
 

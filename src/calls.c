@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "deferred.h"
 #include "errors.h"
 #include "syserr.h"
 #include "mapping.h"
@@ -107,6 +108,7 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   }
   m->prot = (int)a[1];
   m->map_shared = os_flags_shared((int)a[2]);
+  m->no_defer = os_release_at_once((int)a[1], (int)a[2]);
   m->offset = a[4];
   if (a[5] != 0 && (err = os_advise(addr, len, (int)a[5])) != 0) {
     /* Not handed out yet: nothing else has the address. */
@@ -203,6 +205,15 @@ napi_value js_reserved(napi_env env, napi_callback_info info) {
   return n;
 }
 
+/* guarded() -> how many faults the fault guard has turned into placeholders
+ * (os.h), for the tests. */
+napi_value js_guarded(napi_env env, napi_callback_info info) {
+  napi_value n;
+  (void)info;
+  CHECK(env, napi_create_double(env, (double)os_guard_caught(), &n));
+  return n;
+}
+
 /* mapShared(...): as map(), as a SharedArrayBuffer. */
 napi_value js_map_shared(napi_env env, napi_callback_info info) {
   if (!mapping_shared_supported()) {
@@ -231,6 +242,7 @@ napi_value js_unmap(napi_env env, napi_callback_info info) {
   }
   napi_value waiting;
   env_state_t *st;
+  bool due;
   if (!get_state(env, &st)) return NULL;
   mapping_drain(env, st);
   if (!get_view(env, arg, &view)) return NULL;
@@ -245,6 +257,23 @@ napi_value js_unmap(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!mapping_release(env, view.mapping, view.arraybuffer)) return NULL;
+  /* Bit 0 asks lib/ to call flush() on the next turn of the event loop:
+   * the first unmap() of a batch (deferred.h) sets it. */
+  due = st->deferred_count != 0 && !st->flush_due;
+  if (due) st->flush_due = true;
+  CHECK(env, napi_create_uint32(env, (uint32_t)st->placeholders << 1 | (due ? 1u : 0u), &waiting));
+  return waiting;
+}
+
+/* flush() -> how many placeholders this environment holds, after turning
+ * the batch of unmapped mappings into placeholders (deferred.h). */
+napi_value js_flush(napi_env env, napi_callback_info info) {
+  env_state_t *st;
+  napi_value waiting;
+  (void)info;
+  if (!get_state(env, &st)) return NULL;
+  st->flush_due = false;
+  deferred_flush(st);
   CHECK(env, napi_create_uint32(env, (uint32_t)st->placeholders, &waiting));
   return waiting;
 }
@@ -395,6 +424,7 @@ static napi_value lock_or_unlock(napi_env env, napi_callback_info info, bool loc
   const char *syscall = lock ? "mlock" : "munlock";
   if (!begin(env, info, 3, &c) || c.len == 0) return NULL;
   if (!mapping_budget(env, 2, syscall)) return NULL;
+  if (!c.m->shared) c.m->no_defer = true; /* locked pages go at unmap(), not in a batch */
   err = lock ? os_lock(c.start, c.len) : os_unlock(c.start, c.len);
   if (err != 0) throw_system_error(env, err, syscall, NULL, os_lock_hint(err, c.len));
   return NULL;
@@ -416,6 +446,7 @@ napi_value js_protect(napi_env env, napi_callback_info info) {
   if (!begin(env, info, 4, &c) || !get_int(env, c.args[3], &prot)) return NULL;
   if (!check_whole_pages(env, &c, true, "protect()") || c.len == 0) return NULL;
   if (!mapping_budget(env, 2, "mprotect")) return NULL;
+  if (!c.m->shared) c.m->no_defer = true; /* it may be writable now */
   if ((err = os_protect(c.start, c.len, prot)) != 0)
     throw_system_error(env, err, "mprotect", NULL, NULL);
   return NULL;

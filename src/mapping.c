@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "budget.h"
+#include "deferred.h"
 #include "errors.h"
 #include "syserr.h"
 
@@ -129,10 +130,13 @@ static void settle(napi_env env, mapping_t *m) {
   if (m->pages == PAGES_FILE && (m->released || m->store_freed)) {
     report_external(env, m, false);
     if (unreachable) {
+      deferred_remove(m);
       os_unmap(m->base, m->span, &m->extra);
       budget_charge(1);
       m->pages = PAGES_NONE;
       if (m->keep_file && m->owner != NULL) m->owner->placeholders--;
+    } else if (m->deferred) {
+      /* unmap() put it in a batch: a placeholder with the rest of it. */
     } else if (!m->keep_file && os_placeholder(m->base, m->span, &m->extra, &reserved) == 0) {
       if (!reserved) {
         /* Windows: another thread took the range as the view went. It is
@@ -228,6 +232,7 @@ void mapping_poll_some(napi_env env, env_state_t *st) {
 
 size_t mapping_poll(napi_env env, env_state_t *st) {
   size_t n = st->waiting_count;
+  deferred_flush(st);
   while (n-- > 0) {
     mapping_t *m = dequeue(st);
     if (collected(env, m)) settle(env, m);
@@ -432,6 +437,8 @@ bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
   m->released = true;
   watch(env, m, arraybuffer);
   m->pins--;
+  /* Unless a job holds the pages: they are released when it is done. */
+  if (m->pins == 0 && !m->keep_file) deferred_add(m);
   settle(env, m);
   return true;
 }
@@ -511,6 +518,7 @@ bool mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t ne
   }
   nm->map_shared = m->map_shared;
   nm->prot = m->prot;
+  nm->no_defer = m->no_defer;
   nm->offset = m->offset;
   m->released = true;
   watch(env, m, arraybuffer);
@@ -656,6 +664,7 @@ void mapping_release_shared(mapping_t *m) {
 void mapping_teardown(env_state_t *st) {
   mapping_t *m, *next;
   mapping_drain(NULL, st);
+  deferred_flush(st);
   os_spin_lock(&owners);
   for (m = st->all; m != NULL; m = m->next) m->owner = NULL;
   os_spin_unlock(&owners);

@@ -52,6 +52,10 @@ typedef enum {
 
 typedef struct env_state env_state_t;
 
+/* How many unmapped mappings wait at most to become placeholders together
+ * (deferred.h). */
+#define DEFER_BATCH 16
+
 typedef struct mapping {
   uint8_t *base;                /* page-aligned */
   size_t len;                   /* what the ArrayBuffer covers */
@@ -82,6 +86,11 @@ typedef struct mapping {
                                    nothing can reach them, so that native code still
                                    writing to them writes to the file where it meant */
   bool map_shared;              /* MAP_SHARED (else private) */
+  bool deferred;                /* released, its pages still the file's, in its
+                                   owner's batch (deferred.h) */
+  bool no_defer;                /* released at once, not in a batch: shared and
+                                   writable, locked, or re-protected */
+  int guard_slot;               /* while deferred: its slot in the fault guard */
   int prot;                     /* as mapped */
   int64_t offset;               /* in the file, of base */
   os_extra_t extra;
@@ -95,11 +104,14 @@ struct env_state {
   mapping_t *all;
   mapping_t *waiting_head, *waiting_tail;
   size_t waiting_count;
-  size_t placeholders; /* records of this environment reserving addresses
-                          that will be given back */
-  uintptr_t thread;    /* the environment's thread */
-  mapping_t *remote;   /* finalized on another thread; under a lock */
-  bool classified;     /* teardown has classified the live mappings */
+  size_t placeholders;              /* records of this environment reserving addresses
+                                       that will be given back */
+  uintptr_t thread;                 /* the environment's thread */
+  mapping_t *remote;                /* finalized on another thread; under a lock */
+  bool classified;                  /* teardown has classified the live mappings */
+  mapping_t *deferred[DEFER_BATCH]; /* the batch (deferred.h) */
+  unsigned deferred_count;
+  bool flush_due; /* lib/ has been asked to flush the batch */
 };
 
 /* Process-wide facts, set once by mapping_init(). */

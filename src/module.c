@@ -132,7 +132,7 @@ static void finalize_state(napi_env env, void *data, void *hint) {
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   env_state_t *st;
-  napi_value constants, features, kinds, errors, refused;
+  napi_value constants, features, kinds, errors, refused, batch;
   napi_property_descriptor functions[] = {
       FUNCTION("map", js_map),
       FUNCTION("unmap", js_unmap),
@@ -145,6 +145,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FUNCTION("protect", js_protect),
       FUNCTION("fadvise", js_fadvise),
       FUNCTION("poll", js_poll),
+      FUNCTION("flush", js_flush),
+      FUNCTION("guarded", js_guarded),
       FUNCTION("mapShared", js_map_shared),
       FUNCTION("reserved", js_reserved),
       FUNCTION("remap", js_remap),
@@ -184,5 +186,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   CHECK(env, napi_set_named_property(env, exports, "adviceKinds", kinds));
   CHECK(env, napi_set_named_property(env, exports, "systemErrors", errors));
   CHECK(env, napi_set_named_property(env, exports, "refusedFlags", refused));
+  CHECK(env, napi_create_uint32(env, DEFER_BATCH, &batch));
+  CHECK(env, napi_set_named_property(env, exports, "deferBatch", batch));
   return exports;
 }

@@ -80,6 +80,28 @@ int os_unmap(void *addr, size_t len, os_extra_t *extra);
 int os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved);
 /* Give a placeholder's range back to the system. */
 int os_release(void *addr, size_t len);
+/* Whether a mapping made with `prot` and `flags` must become a placeholder
+ * the moment it is unmapped: a shared writable one (a stale pointer's
+ * writes would reach its file) and a locked one (MAP_LOCKED: its pages
+ * count against RLIMIT_MEMLOCK until they go). See deferred.h. */
+bool os_release_at_once(int prot, int flags);
+
+/* The fault guard (POSIX: a SIGBUS handler, installed on first use and
+ * chained to the one before it). Ranges it guards are unmapped mappings
+ * whose pages wait to become placeholders (deferred.c): when a stale
+ * pointer touches one after its file was truncated, the guard turns that
+ * range into a placeholder there and then, and the access reads zeros
+ * instead of killing the process. Faults anywhere else go on to the
+ * previous handler, or kill the process as they would without it. */
+/* Whether ranges can be guarded now: false where there is no guard
+ * (Windows, where a mapped file cannot be truncated anyway, but where
+ * releases are not batched) or when another handler has replaced ours. */
+bool os_guard_ready(void);
+/* Guard [addr, addr + len): a slot number, or -1 when all are in use. */
+int os_guard_add(void *addr, size_t len);
+void os_guard_remove(int slot);
+/* How many faults the guard has turned into placeholders (for the tests). */
+size_t os_guard_caught(void);
 
 int os_advise(void *addr, size_t len, int advice);
 /* blocking: wait until the pages are on disk (MS_SYNC); otherwise only

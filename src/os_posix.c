@@ -291,6 +291,13 @@ int os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved) {
 
 int os_release(void *addr, size_t len) { return munmap(addr, len) == 0 ? 0 : last_error(); }
 
+bool os_release_at_once(int prot, int flags) {
+#ifdef MAP_LOCKED
+  if ((flags & MAP_LOCKED) != 0) return true;
+#endif
+  return (flags & MAP_SHARED) != 0 && (prot & PROT_WRITE) != 0;
+}
+
 int os_advise(void *addr, size_t len, int advice) {
   return madvise(addr, len, advice) == 0 ? 0 : last_error();
 }

@@ -210,6 +210,20 @@ bool os_mapped_files_locked(void) { return true; }
 
 bool os_can_split(void) { return false; }
 
+bool os_release_at_once(int prot, int flags) {
+  return (flags & MAP_SHARED) != 0 && (prot & PROT_WRITE) != 0;
+}
+
+/* No fault guard: unmapped views become placeholders at once. */
+bool os_guard_ready(void) { return false; }
+int os_guard_add(void *addr, size_t len) {
+  (void)addr;
+  (void)len;
+  return -1;
+}
+void os_guard_remove(int slot) { (void)slot; }
+size_t os_guard_caught(void) { return 0; }
+
 bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
 
 /* Close the handles a view kept for sync(): its duplicate of the file's, and

@@ -87,6 +87,7 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   }
   m->prot = readonly ? 1 : 3; /* PROT_READ, PROT_READ | PROT_WRITE: the same values everywhere */
   m->map_shared = true;
+  m->no_defer = !readonly; /* a stale pointer's writes would reach it */
   if (shared) return mapping_to_sharedarraybuffer(env, m, &result) ? result : NULL;
   return mapping_to_buffer(env, m, &result) ? result : NULL;
 }
