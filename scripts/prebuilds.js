@@ -39,8 +39,10 @@ function sourcesHash () {
   return hash.digest('hex')
 }
 
-const sources = (exclude) => fs.readdirSync(path.join(root, 'src'))
-  .filter((f) => f.endsWith('.c') && f !== exclude).map((f) => `src/${f}`)
+// The C files of one OS layer: `other` names the other's ('_win.c' or
+// '_posix.c'), whose files are left out.
+const sources = (other) => fs.readdirSync(path.join(root, 'src'))
+  .filter((f) => f.endsWith('.c') && !f.endsWith(other)).map((f) => `src/${f}`)
 
 // Compiles; returns the number of warnings (0 is required).
 function compile (cc, args) {
@@ -70,7 +72,7 @@ const builders = {
     const out = binaryOf('linux-arm64')
     fs.mkdirSync(path.dirname(out), { recursive: true })
     return compile('aarch64-linux-gnu-gcc', ['-std=c11', '-O2', '-fPIC', '-Wall', '-Wextra', '-shared', '-s',
-      '-DNAPI_VERSION=8', '-I', path.join(headers, 'include'), '-o', out, ...sources('os_win.c')])
+      '-DNAPI_VERSION=8', '-I', path.join(headers, 'include'), '-o', out, ...sources('_win.c')])
   },
 
   'win32-x64' () {
@@ -85,7 +87,7 @@ const builders = {
     const out = binaryOf('win32-x64')
     fs.mkdirSync(path.dirname(out), { recursive: true })
     const warnings = compile(gcc, ['-std=c11', '-O2', '-Wall', '-Wextra', '-shared', '-s', '-DNAPI_VERSION=8',
-      '-I', path.join(headers, 'include'), '-o', out, ...sources('os_posix.c'), '-L', lib, '-lnode_api', '-lpsapi'])
+      '-I', path.join(headers, 'include'), '-o', out, ...sources('_posix.c'), '-L', lib, '-lnode_api', '-lpsapi'])
     const imports = run('x86_64-w64-mingw32-objdump', ['-p', out])
     const fromNode = imports.split(/DLL Name: /).find((part) => /^node\.exe/i.test(part)) || ''
     const uv = fromNode.match(/\buv_\w+/g) || []

@@ -185,7 +185,7 @@ function hookedPackage () {
   const san = sanitized ? ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g'] : []
   const objects = []
   for (const f of fs.readdirSync(path.join(root, 'src'))) {
-    if (!f.endsWith('.c') || f === 'os_win.c') continue
+    if (!f.endsWith('.c') || f.endsWith('_win.c')) continue
     // The OS layer makes no Node-API calls, and sets its own feature macros.
     const hooks = f.startsWith('os_') ? [] : ['-include', path.join(root, 'test', 'native', 'napi-hooks.h')]
     const object = path.join(hookedDir, `${f}.o`)
