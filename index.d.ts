@@ -157,10 +157,10 @@ declare namespace mmap {
   /**
    * Releases the mapping that `view` lies in, now. Every view of it (the Buffer,
    * its subarrays, TypedArrays and DataViews over its ArrayBuffer) becomes
-   * zero-length. The file's pages go at once for a shared writable mapping;
-   * a read-only or private one goes with a batch of up to 16, by the next
-   * turn of the event loop at the latest. Unmapping a view that is already
-   * unmapped does nothing.
+   * zero-length. The file's pages go at once, but for a read-only or private
+   * mapping of at most 64 KiB, whose pages go with a batch of up to 16, by
+   * the next turn of the event loop (or the next fadvise()) at the latest.
+   * Unmapping a view that is already unmapped does nothing.
    */
   function unmap (view: MappedView): void
 

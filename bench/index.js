@@ -466,17 +466,19 @@ place in the list, and writes no results file).
 
 ## Where mmap-io is slower, and why
 
-- **1. map + read + unmap of one page** costs more than the C loop. \`perf
-  stat\` over 600,000 cycles: user time about 1.7 µs per cycle against C's
-  0.3, system time about 6.7 µs against 5.3. In user time (\`perf record\`)
-  more than half is Node and V8 (an external Buffer needs a finalizer record,
-  a global handle and an "untransferable" marker that changes the
-  ArrayBuffer's shape, and the malloc/free behind them), about a quarter
-  libc; mmap-io's own C is about 5% and its JavaScript (validation included)
-  about 10%. The placeholder that keeps an unmapped range reserved until its
-  ArrayBuffer is collected is one more system call. The extra system time is
-  the kernel's TLB shoot-down on munmap in a multi-threaded process (Node's
-  worker threads), which a single-threaded C program does not pay.
+- **1. map + read + unmap of one page** costs more than the C loop, all of
+  it in user time. Over 600,000 cycles: system time about 6.2 µs per cycle,
+  the same as C's 6.3 (the placeholder that keeps an unmapped range reserved
+  until its ArrayBuffer is collected is made for up to 16 adjacent small
+  ranges in one call, which pays for Node's TLB shoot-downs); user time about 2.8 µs
+  against C's 0.3. In user time (\`perf record\`) most is Node and V8 (an
+  external Buffer needs a finalizer record, a global handle and an
+  "untransferable" marker that changes the ArrayBuffer's shape, the weak
+  handle that tells mmap-io when the ArrayBuffer is collected is another,
+  and the malloc/free behind them), about a quarter libc; mmap-io's own C is
+  about 9% and its JavaScript (validation included) about 2%. The same loop
+  built from the source before placeholders took 1.41 times C in a run where
+  this one took 1.31.
 - **10. The command against vmtouch**: the work itself is close to vmtouch's
   (mincore and posix_fadvise are the same system calls), but every run of the
   command first starts Node, about 80 ms, longer than a whole vmtouch stat of

@@ -457,6 +457,7 @@ napi_value js_fadvise(napi_env env, napi_callback_info info) {
   napi_value args[4];
   size_t argc = 4, i;
   int64_t a[4];
+  env_state_t *st;
   int err;
   CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   if (argc < 4) {
@@ -464,6 +465,10 @@ napi_value js_fadvise(napi_env env, napi_callback_info info) {
     return NULL;
   }
   for (i = 0; i < 4; i++) CHECK(env, napi_get_value_int64(env, args[i], &a[i]));
+  /* Mapped pages cannot be dropped (POSIX_FADV_DONTNEED): unmapped ones
+   * still waiting in a batch go first. */
+  if (!get_state(env, &st)) return NULL;
+  deferred_flush(st);
   if ((err = os_fadvise(a[0], a[1], a[2], (int)a[3])) != 0)
     throw_system_error(env, err, "fadvise", NULL, NULL);
   return NULL;

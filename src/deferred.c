@@ -6,8 +6,8 @@
 bool deferred_add(mapping_t *m) {
   env_state_t *st = m->owner;
   int slot;
-  if (st == NULL || m->pages != PAGES_FILE || m->deferred || m->escaped || m->shared ||
-      m->no_defer || st->thread != os_thread_self())
+  if (st == NULL || m->span > DEFER_MAX_SPAN || m->pages != PAGES_FILE || m->deferred ||
+      m->escaped || m->shared || m->no_defer || st->thread != os_thread_self())
     return false;
   /* Whether the guard is (still) ours: asked once per batch. */
   if (st->deferred_count == 0 && !os_guard_ready()) return false;

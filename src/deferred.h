@@ -1,6 +1,6 @@
 /*
- * Batched release of unmapped mappings that no write can reach the file
- * through (read-only, or private).
+ * Batched release of small unmapped mappings (DEFER_MAX_SPAN) that no write
+ * can reach the file through (read-only, or private).
  *
  * unmap() detaches every view at once. Turning the pages into a placeholder
  * (mapping.h) costs a system call that replaces one kernel mapping with
@@ -12,8 +12,12 @@
  * truncated meanwhile, the fault guard (os.h) makes the placeholder when
  * such a read faults. The batch is switched when it is full, when lib/'s
  * setImmediate() after the first unmap() of a batch runs (so by the next
- * turn of the event loop), at every poll, and when the environment ends.
- * Shared writable mappings become placeholders at once, as before.
+ * turn of the event loop), at every poll, before fadvise() (mapped pages
+ * cannot be dropped from the page cache), and when the environment ends.
+ * Bigger mappings (whose release costs mostly the page tables, not the call)
+ * and shared writable ones become placeholders at once, as before, so that
+ * the pages a thread still maps after unmap() are at most a batch of small
+ * ones (1 MiB).
  */
 #ifndef MMAP_IO_DEFERRED_H
 #define MMAP_IO_DEFERRED_H

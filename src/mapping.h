@@ -52,9 +52,11 @@ typedef enum {
 
 typedef struct env_state env_state_t;
 
-/* How many unmapped mappings wait at most to become placeholders together
- * (deferred.h). */
+/* How many unmapped mappings wait at most to become placeholders together,
+ * and the largest that waits (deferred.h): at most 1 MiB of a thread's file
+ * pages stay mapped after unmap() until the batch goes. */
 #define DEFER_BATCH 16
+#define DEFER_MAX_SPAN ((size_t)64 << 10)
 
 typedef struct mapping {
   uint8_t *base;                /* page-aligned */

@@ -188,5 +188,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   CHECK(env, napi_set_named_property(env, exports, "refusedFlags", refused));
   CHECK(env, napi_create_uint32(env, DEFER_BATCH, &batch));
   CHECK(env, napi_set_named_property(env, exports, "deferBatch", batch));
+  CHECK(env, napi_create_double(env, (double)DEFER_MAX_SPAN, &batch));
+  CHECK(env, napi_set_named_property(env, exports, "deferMaxSpan", batch));
   return exports;
 }

@@ -49,7 +49,7 @@ describe('unmap()', function () {
     assert.throws(() => dv.getUint8(0), TypeError)
   })
 
-  it('releases a read-only or private mapping with its batch: by the next turn of the event loop, and at once when the batch is full', async function () {
+  it('releases a small read-only or private mapping with its batch: by the next turn of the event loop, at once when the batch is full or fadvise() is called', async function () {
     if (!isLinux) skip(this, 'counted in /proc/self/maps')
     const file = tmpFile(PAGESIZE)
     const fd = openFd(file, 'r+')
@@ -71,6 +71,15 @@ describe('unmap()', function () {
     assert.strictEqual(mappingsOf(file), binding.deferBatch)
     mmap.unmap(views[views.length - 1])
     assert.strictEqual(mappingsOf(file), 0)
+    // So do bigger ones, whose release costs mostly their page tables.
+    const big = mmap.map(binding.deferMaxSpan + PAGESIZE, PROT_READ, MAP_SHARED, fd)
+    mmap.unmap(big)
+    assert.strictEqual(mappingsOf(file), 0)
+    // fadvise() releases the batch first: mapped pages cannot be dropped.
+    mmap.unmap(mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd))
+    assert.strictEqual(mappingsOf(file), 1)
+    mmap.fadvise(fd, 0, 0, mmap.POSIX_FADV_DONTNEED)
+    assert.strictEqual(mappingsOf(file), 0)
     // Locked or re-protected ones go at once.
     const locked = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd)
     const reprotected = mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd)
@@ -86,22 +95,28 @@ describe('unmap()', function () {
     if (isWindows) skip(this, 'a mapped file cannot be truncated on Windows')
     if (runtime === 'bun') skip(this, 'Bun refuses to detach a Buffer that zlib is reading (ERR_MMAP_IO_CANNOT_DETACH), so no such read outlives unmap()')
     if (runtime === 'deno') skip(this, 'Deno\'s zlib reads no page of the Buffer after unmap() returns (run here: the deflate succeeds and the guard catches 0 faults)')
-    const file = tmpFile(require('crypto').randomBytes(32 << 20)) // on ext4 here: SIGBUS past EOF is real
+    const size = binding.deferMaxSpan // the largest mapping whose release waits in a batch
+    const file = tmpFile(require('crypto').randomBytes(size)) // on ext4 here: SIGBUS past EOF is real
     const r = runChild(`
-      const mmap = require('mmap-io'), binding = require(${JSON.stringify(path.join(root, 'lib', 'binding'))}), fs = require('fs'), zlib = require('zlib')
+      const mmap = require('mmap-io'), binding = require(${JSON.stringify(path.join(root, 'lib', 'binding'))})
+      const fs = require('fs'), zlib = require('zlib'), crypto = require('crypto')
       const fd = fs.openSync(${JSON.stringify(file)}, 'r+')
-      const b = mmap.map(${32 << 20}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
-      // One job on the threadpool reads all 32 MiB through its own pointer.
-      zlib.deflate(b, { level: 1, chunkSize: ${64 << 20} }, (err, out) => {
+      const b = mmap.map(${size}, mmap.PROT_READ, mmap.MAP_SHARED, fd)
+      // One threadpool thread, kept busy first: the deflate job starts
+      // reading through its own pointer only after unmap() and the truncation.
+      const t = Date.now()
+      crypto.pbkdf2Sync('x', 'y', 100000, 32, 'sha256')
+      const busy = Date.now() - t
+      crypto.pbkdf2('x', 'y', 100000, 32, 'sha256', () => {})
+      zlib.deflate(b, (err, out) => {
         console.log(JSON.stringify({ err: err && err.code, deflated: out.length > 0, caught: binding.guarded(), size: fs.fstatSync(fd).size }))
       })
       mmap.unmap(b)
       fs.ftruncateSync(fd, 0)
-      // Keep the event loop from switching the batch for a while, so that
-      // the job reads the truncated file's range.
-      const end = Date.now() + 200
+      // Keep the event loop from switching the batch until the job has read.
+      const end = Date.now() + 3 * busy + 100
       while (Date.now() < end);
-    `)
+    `, { env: { UV_THREADPOOL_SIZE: '1' } })
     const out = JSON.parse(assertChildOk(r))
     process.stdout.write(`      faults the guard turned into placeholders: ${out.caught}\n`)
     assert.deepStrictEqual({ ...out, caught: out.caught >= 1 }, { err: null, deflated: true, caught: true, size: 0 })
