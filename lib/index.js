@@ -189,9 +189,9 @@ function schedulePoll (waiting, delay) {
   pollTimer.waiting = waiting
 }
 
-// Unmapped read-only and private mappings become placeholders in batches
-// (src/deferred.h): the addon asks, at the first unmap() of a batch, for
-// the rest of it to be switched on the next turn of the event loop.
+// Small unmapped read-only and private mappings become placeholders in
+// batches (src/deferred.h): the addon asks, at the first unmap() of a batch,
+// for the batch to be switched on the next turn of the event loop.
 function flush () {
   const waiting = binding.flush()
   if (waiting > 0 && pollTimer === null) schedulePoll(waiting, POLL_FIRST)
