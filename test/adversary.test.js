@@ -276,8 +276,10 @@ describe('adversary: a mapping that escapes its thread with transfer()', functio
     // 800 mappings were live when the workers ended: at most the newest of
     // each worker stays reserved (where transfer() exists).
     assert.ok(reserved <= (hasTransfer ? 8 : 0), `${reserved} ranges reserved`)
-    // Thread teardown moves the total by a few dozen either way.
-    if (!sanitized) assert.ok(after - before <= 8 + 40, `before ${before}, after ${after}`)
+    // Thread teardown (glibc's arenas and stacks, V8's per-isolate
+    // reservations) moves the total by dozens either way: -26 to +51 seen on
+    // Node 24. A mapping or placeholder left per mapping would be 800.
+    if (!sanitized) assert.ok(after - before <= 8 + 100, `before ${before}, after ${after}`)
   })
 })
 
