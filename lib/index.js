@@ -191,9 +191,9 @@ function schedulePoll (waiting, delay) {
 
 // Small unmapped read-only and private mappings become placeholders in
 // batches (src/deferred.h): the addon asks, at the first unmap() of a batch,
-// for the batch to be switched on the next turn of the event loop.
+// for a poll (which switches the batch) on the next turn of the event loop.
 function flush () {
-  const waiting = binding.flush()
+  const waiting = binding.poll()
   if (waiting > 0 && pollTimer === null) schedulePoll(waiting, POLL_FIRST)
 }
 

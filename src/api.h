@@ -19,7 +19,6 @@ napi_value js_unlock(napi_env env, napi_callback_info info);
 napi_value js_protect(napi_env env, napi_callback_info info);
 napi_value js_fadvise(napi_env env, napi_callback_info info);
 napi_value js_poll(napi_env env, napi_callback_info info);
-napi_value js_flush(napi_env env, napi_callback_info info);
 napi_value js_guarded(napi_env env, napi_callback_info info);
 napi_value js_map_shared(napi_env env, napi_callback_info info);
 napi_value js_reserved(napi_env env, napi_callback_info info);

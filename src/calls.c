@@ -257,7 +257,7 @@ napi_value js_unmap(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!mapping_release(env, view.mapping, view.arraybuffer)) return NULL;
-  /* Bit 0 asks lib/ to call flush() on the next turn of the event loop:
+  /* Bit 0 asks lib/ to call poll() on the next turn of the event loop:
    * the first unmap() of a batch (deferred.h) sets it. */
   due = st->deferred_count != 0 && !st->flush_due;
   if (due) st->flush_due = true;
@@ -265,26 +265,15 @@ napi_value js_unmap(napi_env env, napi_callback_info info) {
   return waiting;
 }
 
-/* flush() -> how many placeholders this environment holds, after turning
- * the batch of unmapped mappings into placeholders (deferred.h). */
-napi_value js_flush(napi_env env, napi_callback_info info) {
-  env_state_t *st;
-  napi_value waiting;
-  (void)info;
-  if (!get_state(env, &st)) return NULL;
-  st->flush_due = false;
-  deferred_flush(st);
-  CHECK(env, napi_create_uint32(env, (uint32_t)st->placeholders, &waiting));
-  return waiting;
-}
-
 /* poll() -> how many placeholders this environment still holds, after
+ * turning the batch of unmapped mappings into placeholders (deferred.h) and
  * giving back those whose ArrayBuffer has been collected. */
 napi_value js_poll(napi_env env, napi_callback_info info) {
   env_state_t *st;
   napi_value waiting;
   (void)info;
   if (!get_state(env, &st)) return NULL;
+  st->flush_due = false;
   mapping_drain(env, st);
   CHECK(env, napi_create_uint32(env, (uint32_t)mapping_poll(env, st), &waiting));
   return waiting;

@@ -145,7 +145,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FUNCTION("protect", js_protect),
       FUNCTION("fadvise", js_fadvise),
       FUNCTION("poll", js_poll),
-      FUNCTION("flush", js_flush),
       FUNCTION("guarded", js_guarded),
       FUNCTION("mapShared", js_map_shared),
       FUNCTION("reserved", js_reserved),
