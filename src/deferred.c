@@ -33,7 +33,6 @@ void deferred_remove(mapping_t *m) {
 }
 
 static void became_placeholder(mapping_t *m) {
-  budget_charge(2); /* the placeholder, and a split it may leave */
   m->pages = PAGES_PLACEHOLDER;
   m->owner->placeholders++;
 }
@@ -52,15 +51,20 @@ void deferred_flush(env_state_t *st) {
   for (i = 0; i < n; i = j) {
     uint8_t *end = d[i]->base + d[i]->span;
     for (j = i + 1; j < n && d[j]->base == end; j++) end += d[j]->span;
+    /* One placeholder for the run replaces its mappings: at most two more
+     * kernel mappings (it, and a neighbour it splits), as for one. */
     if (os_placeholder(d[i]->base, (size_t)(end - d[i]->base), &d[i]->extra, &reserved) == 0) {
+      budget_charge(2);
       for (k = i; k < j; k++) became_placeholder(d[k]);
       continue;
     }
     /* Out of mappings, perhaps for the run as a whole: one by one. Any that
      * cannot be had stay the file's; settle() tries again. */
-    for (k = i; k < j; k++)
-      if (os_placeholder(d[k]->base, d[k]->span, &d[k]->extra, &reserved) == 0)
-        became_placeholder(d[k]);
+    for (k = i; k < j; k++) {
+      if (os_placeholder(d[k]->base, d[k]->span, &d[k]->extra, &reserved) != 0) continue;
+      budget_charge(2);
+      became_placeholder(d[k]);
+    }
   }
   /* Unguarded only now that they are placeholders. */
   for (i = 0; i < n; i++) {

@@ -22,7 +22,6 @@
 #ifndef MMAP_IO_DEFERRED_H
 #define MMAP_IO_DEFERRED_H
 
-#include <stdint.h>
 #include <stdbool.h>
 
 #include "mapping.h"
