@@ -33,10 +33,13 @@ const about = run(node, ['-p', 'process.version + " " + process.arch'], { env })
 const qemu = run('qemu-aarch64', ['--version']).split('\n')[0]
 if (!about.endsWith(' arm64')) throw new Error(`not an arm64 node: ${about}`)
 
-// mocha's output goes to a file: the suite is long under emulation.
+// mocha's output goes to a file: the suite is long under emulation. Each
+// test may take as long as runChild() lets a child run (300 s), not .mocharc's
+// 120 s: the 1,000,000-map loop takes 100 to 110 s here under qemu and went
+// past 120 s on CI's machine.
 const logs = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-arm64-'))
 const out = fs.openSync(path.join(logs, 'stdout'), 'w')
-const r = spawnSync(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'spec'],
+const r = spawnSync(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'spec', '--timeout', '300000'],
   { cwd: root, env, stdio: ['ignore', out, 'inherit'], timeout: 45 * 60 * 1000 })
 fs.closeSync(out)
 const text = fs.readFileSync(path.join(logs, 'stdout'), 'utf8')
