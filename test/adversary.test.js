@@ -10,7 +10,7 @@ const { execFileSync } = require('child_process')
 const mmap = require('..')
 const {
   tmpFile, openFd, closeFds, scratch, runChild, assertChildOk, sanitized, isLinux, isWindows,
-  skip, hookedPackage, root, scriptArgs, runtime, emulated, qemuGaps
+  skip, hookedPackage, secondCopy, root, scriptArgs, runtime, emulated, qemuGaps
 } = require('./helpers')
 
 const { PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE, PAGESIZE } = mmap
@@ -428,13 +428,7 @@ describe('adversary: the mapping budget counts what the kernel counts', function
 
   it('two copies of the package in one process together stay under the kernel\'s limit', function () {
     if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
-    // A second copy, as npm trees hold them: another path, another binary.
-    const copy = path.join(scratch, 'second-copy')
-    fs.mkdirSync(path.join(copy, 'build', 'Release'), { recursive: true })
-    fs.cpSync(path.join(root, 'lib'), path.join(copy, 'lib'), { recursive: true })
-    fs.copyFileSync(path.join(root, 'package.json'), path.join(copy, 'package.json'))
-    fs.copyFileSync(require('../lib/binding').file, path.join(copy, 'build', 'Release', 'mmap_io.node')) // the binary loaded here
-    if (!fs.existsSync(path.join(copy, 'node_modules'))) fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'))
+    const copy = secondCopy()
     const file = tmpFile(P)
     const out = assertChildOk(runChild(`
       const one = require('mmap-io'), two = require(${J(copy)}), fs = require('fs'), { Worker } = require('worker_threads')

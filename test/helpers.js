@@ -166,6 +166,21 @@ WRAP(ssize_t, process_vm_readv, (pid_t p, const struct iovec *l, unsigned long l
   return shim
 }
 
+// A second copy of the package, as npm trees hold them: another path and
+// another binary (the one loaded here, copied), so another copy of the addon's
+// static state in the same process. Returns its directory, for require().
+let copyDir
+function secondCopy () {
+  if (copyDir) return copyDir
+  copyDir = path.join(scratch, 'second-copy')
+  fs.mkdirSync(path.join(copyDir, 'build', 'Release'), { recursive: true })
+  fs.cpSync(path.join(root, 'lib'), path.join(copyDir, 'lib'), { recursive: true })
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(copyDir, 'package.json'))
+  fs.copyFileSync(require('../lib/binding').file, path.join(copyDir, 'build', 'Release', 'mmap_io.node'))
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copyDir, 'node_modules'))
+  return copyDir
+}
+
 // A copy of the package whose addon is built with test/native/napi-hooks.h
 // force-included: MMAP_IO_NAPI_HOOK then makes Node-API behave as Bun, Deno
 // or Electron do (see that file). Returns the copy's directory, for
@@ -248,5 +263,6 @@ module.exports = {
   assertChildOk,
   mappingCount,
   failShim,
+  secondCopy,
   hookedPackage
 }

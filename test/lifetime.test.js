@@ -7,7 +7,7 @@ const path = require('path')
 const { Worker } = require('worker_threads')
 const mmap = require('..')
 const binding = require('../lib/binding')
-const { tmpFile, openFd, closeFds, runChild, assertChildOk, mappingCount, sanitized, isLinux, isWindows, assertCrashed, skip, runtime, emulated } = require('./helpers')
+const { tmpFile, openFd, closeFds, runChild, assertChildOk, mappingCount, sanitized, isLinux, isWindows, assertCrashed, skip, runtime, emulated, secondCopy } = require('./helpers')
 
 const { PROT_READ, PROT_WRITE, MAP_SHARED, PAGESIZE } = mmap
 const RW = PROT_READ | PROT_WRITE
@@ -120,6 +120,61 @@ describe('unmap()', function () {
     const out = JSON.parse(assertChildOk(r))
     process.stdout.write(`      faults the guard turned into placeholders: ${out.caught}\n`)
     assert.deepStrictEqual({ ...out, caught: out.caught >= 1 }, { err: null, deflated: true, caught: true, size: 0 })
+  })
+
+  it('with two copies of the addon in the process, each copy\'s fault guard still catches its own ranges, and the older copy stops batching', function () {
+    if (!isLinux) skip(this, 'the fault guard is a SIGBUS handler; mappings counted in /proc/self/maps')
+    if (runtime !== 'node') skip(this, 'needs a native read still in flight after unmap() (see the test above)')
+    const size = binding.deferMaxSpan
+    const [a, b] = [0, 1].map(() => tmpFile(require('crypto').randomBytes(size)))
+    const c = tmpFile(PAGESIZE)
+    const J = JSON.stringify
+    const copy = secondCopy()
+    const r = runChild(`
+      const fs = require('fs'), zlib = require('zlib'), crypto = require('crypto')
+      const one = require('mmap-io'), two = require(${J(copy)})
+      const guards = [require(${J(path.join(root, 'lib', 'binding'))}), require(${J(path.join(copy, 'lib', 'binding'))})]
+      if (one === two || guards[0] === guards[1]) throw new Error('one copy')
+      const mappingsOf = (file) => fs.readFileSync('/proc/self/maps', 'utf8').split(file).length - 1
+      const fa = fs.openSync(${J(a)}, 'r+'), fb = fs.openSync(${J(b)}, 'r+'), fc = fs.openSync(${J(c)}, 'r')
+      const ma = one.map(${size}, one.PROT_READ, one.MAP_SHARED, fa)
+      const mb = two.map(${size}, two.PROT_READ, two.MAP_SHARED, fb)
+      // One threadpool thread, busy first: both deflates read through their
+      // own pointers only after unmap() and the truncations.
+      const t = Date.now()
+      crypto.pbkdf2Sync('x', 'y', 100000, 32, 'sha256')
+      const busy = Date.now() - t
+      crypto.pbkdf2('x', 'y', 100000, 32, 'sha256', () => {})
+      const errs = []
+      let left = 2
+      for (const m of [ma, mb]) {
+        zlib.deflate(m, (err, out) => {
+          errs.push(err ? err.code : out.length > 0)
+          if (--left === 0) setImmediate(after)
+        })
+      }
+      one.unmap(ma) // the first copy installs its handler; ma waits in its batch
+      two.unmap(mb) // the second installs its own, before the first's
+      fs.ftruncateSync(fa, 0)
+      fs.ftruncateSync(fb, 0)
+      const end = Date.now() + 3 * busy + 100
+      while (Date.now() < end);
+      function after () {
+        // Both batches are gone. The first copy's handler is no longer the
+        // process's: its releases now go at once; the second's still wait.
+        one.unmap(one.map(${PAGESIZE}, one.PROT_READ, one.MAP_SHARED, fc))
+        const oneAfter = mappingsOf(${J(c)})
+        two.unmap(two.map(${PAGESIZE}, two.PROT_READ, two.MAP_SHARED, fc))
+        const twoAfter = mappingsOf(${J(c)})
+        console.log(JSON.stringify({ errs, caught: guards.map((g) => g.guarded()), oneAfter, twoAfter }))
+      }
+    `, { env: { UV_THREADPOOL_SIZE: '1' } })
+    const out = JSON.parse(assertChildOk(r))
+    process.stdout.write(`      faults caught: ${out.caught[0]} by the first copy (through the second's handler), ${out.caught[1]} by the second\n`)
+    assert.deepStrictEqual(out.errs, [true, true])
+    assert.ok(out.caught[0] >= 1 && out.caught[1] >= 1, JSON.stringify(out))
+    assert.strictEqual(out.oneAfter, 0)
+    assert.strictEqual(out.twoAfter, 1)
   })
 
   it('is a no-op the second time, through any view', function () {
