@@ -133,6 +133,7 @@ declare namespace mmap {
    * else maps the same pages anew (mremap on Linux, a new view on Windows).
    * @throws {RangeError} ERR_OUT_OF_RANGE when the new range ends past the end of the file
    * @throws {Error} ENOSYS where the platform cannot remap (macOS, BSDs; Windows but for shared views of files)
+   * @throws {Error} ERR_INVALID_STATE when the path open() mapped now names another file (pass options.fd)
    */
   function remap (view: MappedView, length: Integer, options?: RemapOptions | null): Buffer
 

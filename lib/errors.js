@@ -89,6 +89,15 @@ function systemError (code, syscall, path, description) {
   return err
 }
 
+// The path that open() mapped now names another file (ERR_INVALID_STATE, as
+// Node names an operation that the state of things refuses).
+function fileReplaced (path) {
+  const err = nodeError(Error, 'ERR_INVALID_STATE',
+    `Invalid state: '${path}' is no longer the file this mapping maps (renamed, removed or replaced since open()); pass options.fd, a descriptor of the mapped file`)
+  err.path = path
+  return err
+}
+
 // An integer given as a number or a BigInt, between min and max (numbers),
 // returned as a number.
 function toInteger (value, name, min, max) {
@@ -161,6 +170,7 @@ function fileTooLarge (path, size, max) {
 
 module.exports = {
   fileKind,
+  fileReplaced,
   fileTooLarge,
   invalidArgType,
   invalidArgValue,

@@ -4,11 +4,13 @@
 // throws only system errors and "not a live mapping".
 
 const fs = require('fs')
+const { resolve: resolvePath } = require('path')
 const { fileURLToPath } = require('url')
 const { constants: { MAX_LENGTH } } = require('buffer')
 const binding = require('./binding')
 const {
   fileKind,
+  fileReplaced,
   fileTooLarge,
   invalidArgType,
   invalidArgValue,
@@ -413,7 +415,9 @@ function open (file, options) {
     const length = wanted === undefined
       ? fileSize - offset
       : toInteger(wanted, 'options.length', 0, fileSize - offset)
-    const origin = { path: pathOf(file), offset, delta, mode, private: priv }
+    // remap() opens the file again: by its absolute path (the working
+    // directory may change), checked to be this file (dev and ino).
+    const origin = { path: pathOf(file), absolute: resolvePath(pathOf(file)), dev: st.dev, ino: st.ino, offset, delta, mode, private: priv }
     if (length === 0) {
       const empty = emptyBuffer(shared)
       origins.set(empty.buffer, origin)
@@ -450,6 +454,24 @@ function open (file, options) {
   }
 }
 
+// The file that open() mapped, opened again with `flags`: refused if its
+// path now names another file, before anything is done to that one.
+function reopen (origin, flags) {
+  const fd = fs.openSync(origin.absolute, flags | NONBLOCK)
+  let st
+  try {
+    st = fs.fstatSync(fd)
+  } catch (err) {
+    fs.closeSync(fd)
+    throw err
+  }
+  if (st.dev !== origin.dev || st.ino !== origin.ino) {
+    fs.closeSync(fd)
+    throw fileReplaced(origin.path)
+  }
+  return fd
+}
+
 // remap(buffer, length[, { grow, fd }]) -> Buffer: the mapping that `buffer`
 // lies in, as `length` bytes from where the Buffer that map() or open()
 // returned started. The old views are detached as unmap() detaches them;
@@ -470,24 +492,22 @@ function remap (buffer, length, options) {
   if (isEmptyFile(buffer)) {
     // open() of an empty file mapped nothing: map what is there now.
     if (origin === undefined) throw invalidArgValue('buffer', 'must be a view of a live mapping returned by map()', buffer)
-    if (grow) {
-      const grown = fs.openSync(origin.path, fs.constants.O_RDWR | NONBLOCK)
-      try {
-        if (fs.fstatSync(grown).size < origin.offset + len) fs.ftruncateSync(grown, origin.offset + len)
-      } finally {
-        fs.closeSync(grown)
-      }
+    const again = reopen(origin, grow ? fs.constants.O_RDWR : fs.constants.O_RDONLY)
+    try {
+      if (grow && fs.fstatSync(again).size < origin.offset + len) fs.ftruncateSync(again, origin.offset + len)
+    } finally {
+      fs.closeSync(again)
     }
-    return open(origin.path, { mode: origin.mode === 'w+' ? 'r+' : origin.mode, offset: origin.offset, length: len, private: origin.private })
+    return open(origin.absolute, { mode: origin.mode === 'w+' ? 'r+' : origin.mode, offset: origin.offset, length: len, private: origin.private })
   }
   // The file open() mapped, to check its size exactly (the addon checks it
-  // is the mapped file); without one, the addon checks the last page.
+  // is the mapped file too); without one, the addon checks the last page.
   let opened = -1
   if (fd === -1 && origin !== undefined) {
     try {
-      opened = fd = fs.openSync(origin.path, (grow ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | NONBLOCK)
+      opened = fd = reopen(origin, grow ? fs.constants.O_RDWR : fs.constants.O_RDONLY)
     } catch (err) {
-      if (grow) throw err
+      if (grow || err.code === 'ERR_INVALID_STATE') throw err
     }
   }
   try {

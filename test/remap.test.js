@@ -109,6 +109,54 @@ describe('remap()', function () {
     mmap.unmap(buf)
   })
 
+  it('of an open() mapping whose path now names another file: a clear error, and the other file untouched; a relative path keeps its meaning after chdir()', function () {
+    if (emulated) skip(this, qemuGaps.mremap)
+    if (isWindows) skip(this, 'a mapped file cannot be renamed over on Windows')
+    const dir = fs.mkdtempSync(path.join(scratch, 'moved-'))
+    const file = path.join(dir, 'data.bin')
+    fs.writeFileSync(file, Buffer.alloc(P, 1))
+    const empty = path.join(dir, 'empty.bin')
+    fs.writeFileSync(empty, '')
+    const buf = mmap.open(file, { mode: 'r+' })
+    const none = mmap.open(empty, { mode: 'r+' }) // maps nothing: remap() opens the path again
+    // Both paths now name other files.
+    fs.renameSync(file, path.join(dir, 'data.old'))
+    fs.renameSync(empty, path.join(dir, 'empty.old'))
+    fs.writeFileSync(file, Buffer.alloc(P, 2))
+    fs.writeFileSync(empty, Buffer.alloc(P, 3))
+    const STATE = (p) => (err) => err.code === 'ERR_INVALID_STATE' && err.path === p && /no longer the file/.test(err.message) && /options\.fd/.test(err.message)
+    for (const grow of [false, true]) {
+      assert.throws(() => mmap.remap(buf, 2 * P, { grow }), STATE(file))
+      assert.throws(() => mmap.remap(none, P, { grow }), STATE(empty))
+    }
+    assert.strictEqual(buf.length, P) // the mapping as it was
+    assert.strictEqual(buf[0], 1)
+    assert.deepStrictEqual([fs.statSync(file).size, fs.statSync(empty).size], [P, P]) // neither grown
+    // With the descriptor of the mapped file, it grows.
+    const fd = fs.openSync(path.join(dir, 'data.old'), 'r+')
+    const grown = mmap.remap(buf, 2 * P, { fd, grow: true })
+    fs.closeSync(fd)
+    assert.deepStrictEqual([grown.length, grown[0], fs.statSync(path.join(dir, 'data.old')).size], [2 * P, 1, 2 * P])
+    mmap.unmap(grown)
+    // A relative path is the file it named when open() ran, whatever the
+    // working directory is later.
+    const cwd = process.cwd()
+    const elsewhere = fs.mkdtempSync(path.join(scratch, 'cwd-'))
+    fs.writeFileSync(path.join(elsewhere, 'data.bin'), Buffer.alloc(P, 4))
+    process.chdir(dir)
+    let rel
+    try {
+      rel = mmap.open('data.bin', { mode: 'r+' })
+      process.chdir(elsewhere)
+      rel = mmap.remap(rel, 2 * P, { grow: true })
+    } finally {
+      process.chdir(cwd)
+    }
+    assert.deepStrictEqual([rel.length, rel[0], fs.statSync(file).size], [2 * P, 2, 2 * P])
+    assert.strictEqual(fs.statSync(path.join(elsewhere, 'data.bin')).size, P)
+    mmap.unmap(rel)
+  })
+
   it('validates its arguments before anything happens', function () {
     const buf = mmap.open(tmpFile(P), { mode: 'r+' })
     const cases = [
