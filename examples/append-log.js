@@ -109,17 +109,23 @@ function check (bytes, i) {
   return bytes.length === want.length && bytes.equals(want)
 }
 
-function write (file, count, every = 100) {
+// With an IPC channel (a parent that spawned it with 'ipc'), each commit is
+// acknowledged with its record count, and the next append waits until the
+// message is sent: Deno sends IPC messages only from its event loop, not
+// from inside a synchronous loop as Node does.
+async function write (file, count, every = 100) {
   const log = new LogWriter(file)
   for (let i = 0; i < count; i++) {
     log.append(record(i))
     if ((i + 1) % every === 0) {
       log.commit()
-      if (process.send) process.send(i + 1) // acknowledged: durable
+      if (process.send) await acknowledge(i + 1) // durable
     }
   }
   log.close()
 }
+
+const acknowledge = (n) => new Promise((resolve, reject) => process.send(n, (err) => err ? reject(err) : resolve()))
 
 async function read (file, expect) {
   const log = new LogReader(file)
@@ -160,7 +166,7 @@ module.exports = { LogWriter, LogReader, record, check }
 
 if (require.main === module) {
   const [command, ...args] = process.argv.slice(2)
-  if (command === 'write') write(args[0], Number(args[1]), args[2] ? Number(args[2]) : undefined)
+  if (command === 'write') write(args[0], Number(args[1]), args[2] ? Number(args[2]) : undefined).catch((err) => { console.error(err); process.exitCode = 1 })
   else if (command === 'read') read(args[0], Number(args[1] || Infinity)).then((r) => console.log(JSON.stringify(r)))
   else demo(Number(args[0] || 100000)).catch((err) => { console.error(err); process.exitCode = 1 })
 }
