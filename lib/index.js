@@ -498,7 +498,9 @@ function remap (buffer, length, options) {
     } finally {
       fs.closeSync(again)
     }
-    return open(origin.absolute, { mode: origin.mode === 'w+' ? 'r+' : origin.mode, offset: origin.offset, length: len, private: origin.private })
+    const buf = open(origin.absolute, { mode: origin.mode === 'w+' ? 'r+' : origin.mode, offset: origin.offset, length: len, private: origin.private })
+    origins.get(buf.buffer).path = origin.path // as the caller named it
+    return buf
   }
   // The file open() mapped, to check its size exactly (the addon checks it
   // is the mapped file too); without one, the addon checks the last page.
