@@ -166,18 +166,25 @@ WRAP(ssize_t, process_vm_readv, (pid_t p, const struct iovec *l, unsigned long l
   return shim
 }
 
+// The package's JavaScript, copied to scratch/`name`, with an empty
+// build/Release for its addon: the caller puts one there.
+function packageCopy (name) {
+  const dir = path.join(scratch, name)
+  fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true })
+  fs.cpSync(path.join(root, 'lib'), path.join(dir, 'lib'), { recursive: true })
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'))
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'))
+  return dir
+}
+
 // A second copy of the package, as npm trees hold them: another path and
 // another binary (the one loaded here, copied), so another copy of the addon's
 // static state in the same process. Returns its directory, for require().
 let copyDir
 function secondCopy () {
   if (copyDir) return copyDir
-  copyDir = path.join(scratch, 'second-copy')
-  fs.mkdirSync(path.join(copyDir, 'build', 'Release'), { recursive: true })
-  fs.cpSync(path.join(root, 'lib'), path.join(copyDir, 'lib'), { recursive: true })
-  fs.copyFileSync(path.join(root, 'package.json'), path.join(copyDir, 'package.json'))
+  copyDir = packageCopy('second-copy')
   fs.copyFileSync(require('../lib/binding').file, path.join(copyDir, 'build', 'Release', 'mmap_io.node'))
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copyDir, 'node_modules'))
   return copyDir
 }
 
@@ -188,11 +195,7 @@ function secondCopy () {
 let hookedDir
 function hookedPackage () {
   if (hookedDir) return hookedDir
-  hookedDir = path.join(scratch, 'hooked')
-  fs.mkdirSync(path.join(hookedDir, 'build', 'Release'), { recursive: true })
-  fs.cpSync(path.join(root, 'lib'), path.join(hookedDir, 'lib'), { recursive: true })
-  fs.copyFileSync(path.join(root, 'package.json'), path.join(hookedDir, 'package.json'))
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(hookedDir, 'node_modules'))
+  hookedDir = packageCopy('hooked')
   // Node-API's headers: the running Node's, or the system Node's under Bun
   // and Deno.
   let include = path.join(path.dirname(process.execPath), '..', 'include', 'node')
