@@ -35,7 +35,7 @@ if (!about.endsWith(' arm64')) throw new Error(`not an arm64 node: ${about}`)
 
 // mocha's output goes to a file: the suite is long under emulation. Each
 // test may take as long as runChild() lets a child run (300 s), not .mocharc's
-// 120 s: the 1,000,000-map loop takes 100 to 110 s here under qemu and went
+// 120 s: the 1,000,000-map loop took 100 to 150 s here under qemu and went
 // past 120 s on CI's machine.
 const logs = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-arm64-'))
 const out = fs.openSync(path.join(logs, 'stdout'), 'w')
