@@ -454,8 +454,9 @@ function open (file, options) {
   }
 }
 
-// The file that open() mapped, opened again with `flags`: refused if its
-// path now names another file, before anything is done to that one.
+// The file that open() mapped, opened again with `flags`, and its size:
+// refused if its path now names another file, before anything is done to
+// that one.
 function reopen (origin, flags) {
   const fd = fs.openSync(origin.absolute, flags | NONBLOCK)
   let st
@@ -469,7 +470,7 @@ function reopen (origin, flags) {
     fs.closeSync(fd)
     throw fileReplaced(origin.path)
   }
-  return fd
+  return { fd, size: st.size }
 }
 
 // remap(buffer, length[, { grow, fd }]) -> Buffer: the mapping that `buffer`
@@ -494,9 +495,9 @@ function remap (buffer, length, options) {
     if (origin === undefined) throw invalidArgValue('buffer', 'must be a view of a live mapping returned by map()', buffer)
     const again = reopen(origin, grow ? fs.constants.O_RDWR : fs.constants.O_RDONLY)
     try {
-      if (grow && fs.fstatSync(again).size < origin.offset + len) fs.ftruncateSync(again, origin.offset + len)
+      if (grow && again.size < origin.offset + len) fs.ftruncateSync(again.fd, origin.offset + len)
     } finally {
-      fs.closeSync(again)
+      fs.closeSync(again.fd)
     }
     const buf = open(origin.absolute, { mode: origin.mode === 'w+' ? 'r+' : origin.mode, offset: origin.offset, length: len, private: origin.private })
     origins.get(buf.buffer).path = origin.path // as the caller named it
@@ -507,7 +508,7 @@ function remap (buffer, length, options) {
   let opened = -1
   if (fd === -1 && origin !== undefined) {
     try {
-      opened = fd = reopen(origin, grow ? fs.constants.O_RDWR : fs.constants.O_RDONLY)
+      opened = fd = reopen(origin, grow ? fs.constants.O_RDWR : fs.constants.O_RDONLY).fd
     } catch (err) {
       if (grow || err.code === 'ERR_INVALID_STATE') throw err
     }
