@@ -157,6 +157,36 @@ describe('remap()', function () {
     mmap.unmap(rel)
   })
 
+  it('of an empty open() mapping (which maps nothing) grows the file it opened, from any working directory, and keeps the path as given', function () {
+    if (emulated) skip(this, qemuGaps.mremap)
+    const dir = fs.mkdtempSync(path.join(scratch, 'empty-'))
+    const elsewhere = fs.mkdtempSync(path.join(scratch, 'cwd-'))
+    fs.writeFileSync(path.join(dir, 'log.bin'), '')
+    fs.writeFileSync(path.join(elsewhere, 'log.bin'), '')
+    const cwd = process.cwd()
+    let buf
+    process.chdir(dir)
+    try {
+      buf = mmap.open('log.bin', { mode: 'r+' })
+      assert.strictEqual(buf.length, 0)
+      process.chdir(elsewhere)
+      assert.throws(() => mmap.remap(buf, P), RANGE) // still empty: nothing to map
+      buf = mmap.remap(buf, P, { grow: true })
+      buf[0] = 9
+      buf = mmap.remap(buf, 2 * P, { grow: true }) // now through the mapping's own path
+    } finally {
+      process.chdir(cwd)
+    }
+    assert.deepStrictEqual([buf.length, buf[0]], [2 * P, 9])
+    assert.deepStrictEqual([fs.statSync(path.join(dir, 'log.bin')).size, fs.statSync(path.join(elsewhere, 'log.bin')).size], [2 * P, 0])
+    if (!isWindows) { // where a mapped file can be renamed: an error names the file as open() was given it
+      fs.renameSync(path.join(dir, 'log.bin'), path.join(dir, 'log.old'))
+      fs.writeFileSync(path.join(dir, 'log.bin'), '')
+      assert.throws(() => mmap.remap(buf, 4 * P, { grow: true }), { code: 'ERR_INVALID_STATE', path: 'log.bin' })
+    }
+    mmap.unmap(buf)
+  })
+
   it('validates its arguments before anything happens', function () {
     const buf = mmap.open(tmpFile(P), { mode: 'r+' })
     const cases = [
