@@ -17,7 +17,14 @@ commands:
 
 A directory counts every regular file under it, recursively, as vmtouch
 does; symbolic links and special files inside it are skipped. A special
-file (FIFO, socket, device) named on the command line is an error.
+file (FIFO, socket, device) named on the command line is an error. An entry
+under a directory that cannot be read (a directory that cannot be listed, a
+file that cannot be opened) gets an error line, and the rest is counted.
+
+Names are printed with control characters escaped, as ls -b does: \\\\ for a
+backslash; \\a \\b \\t \\n \\v \\f \\r; \\ooo (octal, one per UTF-8 byte) for the
+other C0 controls, DEL and the C1 controls U+0080 to U+009F. --json
+gives names exactly.
 
 options:
   --json     print the results as a JSON array, one object per PATH:
@@ -27,6 +34,8 @@ options:
                resident  pages resident in the page cache (after the command)
                percent   100 * resident / pages, to 2 decimals
                files     regular files counted (directories only)
+               errors    entries under the directory that could not be read,
+                         as [{ file, error }] (directories only)
                error     why the PATH failed (then the only other field is file)
   -q, --quiet
              print nothing (the exit status tells); warm and evict then skip
@@ -35,7 +44,8 @@ options:
   --help     show this help
 
 On a terminal, long commands show their progress on stderr (not with --json).
-Exit status: 0 on success, 1 if a PATH could not be handled, 2 on bad usage.
+Exit status: 0 on success, 1 if a PATH or an entry under it could not be
+handled, 2 on bad usage.
 `
 
 // Files are mapped up to 16 GiB at a time (less where a Buffer cannot be
@@ -46,6 +56,29 @@ const STEP = 64 * 2 ** 20
 
 class UsageError extends Error {}
 
+// `name` safe for a terminal and unambiguous, as ls -b prints it: a backslash
+// doubled, C escapes where C has one, else \ooo for each UTF-8 byte of C0
+// controls, DEL and C1 controls (U+0080-U+009F, which some terminals obey).
+const SHORT = { '\\': '\\\\', '\x07': '\\a', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\v', '\f': '\\f', '\r': '\\r' }
+function escape (name) {
+  // eslint-disable-next-line no-control-regex
+  return String(name).replace(/[\\\x00-\x1f\x7f-\x9f]/g, (c) => SHORT[c] ||
+    [...Buffer.from(c)].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join(''))
+}
+
+// Why `err` happened, without the path that Node's fs messages end with
+// ("ENOENT: no such file or directory, stat '<path>'"): the line names it.
+function reasonOf (err) {
+  if (!err.code) return err.message
+  return `${err.code}: ${err.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '[\s\S]*'$/, '')}`
+}
+
+// JSON, with DEL and C1 controls as \u escapes too (JSON.stringify escapes
+// only C0 ones): the same values, safe on a terminal.
+function toJSON (value) {
+  return JSON.stringify(value, null, 2).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 function parse (argv) {
   const args = { command: null, json: false, paths: [] }
   let options = true
@@ -55,13 +88,13 @@ function parse (argv) {
     else if (options && (arg === '--version' || arg === '-V')) args.version = true
     else if (options && arg === '--json') args.json = true
     else if (options && (arg === '--quiet' || arg === '-q')) args.quiet = true
-    else if (options && arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`)
+    else if (options && arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${escape(arg)}`)
     else if (args.command === null) args.command = arg
     else args.paths.push(arg)
   }
   if (args.help || args.version) return args
   if (args.command === null) throw new UsageError('missing command')
-  if (!['stat', 'warm', 'evict'].includes(args.command)) throw new UsageError(`unknown command ${args.command}`)
+  if (!['stat', 'warm', 'evict'].includes(args.command)) throw new UsageError(`unknown command ${escape(args.command)}`)
   if (args.paths.length === 0) throw new UsageError('missing PATH')
   return args
 }
@@ -74,19 +107,34 @@ function notRegular (st) {
 
 // The regular files a PATH stands for: itself, or those under it. Only
 // regular files have pages in the page cache to show; a FIFO would block
-// the open forever.
-function filesOf (arg) {
+// the open forever. An entry under the PATH that cannot be read goes to
+// onError(file, err), and the walk goes on, as vmtouch's does.
+function filesOf (arg, onError) {
   const st = fs.statSync(arg)
   if (st.isFile()) return { directory: false, files: [{ file: arg, size: st.size }] }
   if (!st.isDirectory()) throw notRegular(st)
   const files = []
   const walk = (dir) => {
-    const entries = fs.readdirSync(dir, { withFileTypes: true })
+    let entries
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true })
+    } catch (err) {
+      if (dir === arg) throw err
+      return onError(dir, err)
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     for (const entry of entries) {
       const full = path.join(dir, entry.name)
       if (entry.isDirectory()) walk(full)
-      else if (entry.isFile()) files.push({ file: full, size: fs.statSync(full).size })
+      else if (entry.isFile()) {
+        try {
+          const st = fs.statSync(full)
+          if (!st.isFile()) throw notRegular(st) // replaced since readdir
+          files.push({ file: full, size: st.size })
+        } catch (err) {
+          onError(full, err)
+        }
+      }
     }
   }
   walk(arg)
@@ -109,8 +157,11 @@ function progressBar (enabled, label, total) {
       process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
         `${human(done)}/${human(total)}\x1b[K`)
     },
+    // Clears the bar (for the end, or a line to print); update() redraws it.
     end () {
       if (shown) process.stderr.write('\r\x1b[K')
+      shown = false
+      last = 0
     }
   }
 }
@@ -216,39 +267,51 @@ function human (bytes) {
 
 // Runs the command on one PATH; returns its result row and, for stat of a
 // single file, its residency map. `quiet`: warm and evict count nothing.
-async function run (command, arg, showProgress, quiet) {
-  const { directory, files } = filesOf(arg)
+// A file under a directory that fails goes to onError(file, err) and is
+// not counted; a PATH that fails throws.
+async function run (command, arg, showProgress, quiet, onError) {
+  const { directory, files } = filesOf(arg, onError)
   const total = files.reduce((n, f) => n + f.size, 0)
   const verb = { stat: 'stat', warm: 'warming', evict: 'evicting' }[command]
-  const progress = progressBar(showProgress, `${verb} ${path.basename(arg)}`, total)
+  const progress = progressBar(showProgress, `${verb} ${escape(path.basename(arg))}`, total)
   let before = 0
+  let size = 0
+  let counted = 0
   let pages = 0
   let resident = 0
   let map = null
   try {
     for (const f of files) {
-      if (command === 'warm') await warm(f, (bytes) => progress.update(before + bytes))
-      if (command === 'evict') {
-        evict(f)
-        progress.update(before + f.size)
-      }
-      if (command === 'stat') {
-        const m = await residencyOf(f, showProgress ? (bytes) => progress.update(before + bytes) : null)
-        pages += m.length
-        resident += sum(m)
-        if (!directory) map = m
-      } else if (!quiet) {
-        const [r, p] = countResident(f)
-        resident += r
-        pages += p
+      try {
+        if (command === 'warm') await warm(f, (bytes) => progress.update(before + bytes))
+        if (command === 'evict') {
+          evict(f)
+          progress.update(before + f.size)
+        }
+        if (command === 'stat') {
+          const m = await residencyOf(f, showProgress ? (bytes) => progress.update(before + bytes) : null)
+          pages += m.length
+          resident += sum(m)
+          if (!directory) map = m
+        } else if (!quiet) {
+          const [r, p] = countResident(f)
+          resident += r
+          pages += p
+        }
+        size += f.size
+        counted++
+      } catch (err) {
+        if (!directory) throw err
+        progress.end()
+        onError(f.file, err)
       }
       before += f.size
     }
   } finally {
     progress.end()
   }
-  const row = { file: arg, size: total, pages, resident, percent: pages === 0 ? 0 : Number(((100 * resident) / pages).toFixed(2)) }
-  if (directory) row.files = files.length
+  const row = { file: arg, size, pages, resident, percent: pages === 0 ? 0 : Number(((100 * resident) / pages).toFixed(2)) }
+  if (directory) row.files = counted
   return { row, map }
 }
 
@@ -273,24 +336,30 @@ async function main (argv) {
   let status = 0
   const results = []
   for (const arg of args.paths) {
+    const errors = []
+    const onError = (file, err) => {
+      status = 1
+      if (args.json) errors.push({ file, error: reasonOf(err) })
+      else if (!args.quiet) process.stderr.write(`mmap-io: ${escape(file)}: ${escape(reasonOf(err))}\n`)
+    }
     try {
-      const { row, map } = await run(args.command, arg, showProgress, args.quiet && args.command !== 'stat')
+      const { row, map } = await run(args.command, arg, showProgress, args.quiet && args.command !== 'stat', onError)
+      if (row.files !== undefined) row.errors = errors
       results.push(row)
       if (args.quiet) continue
       if (!args.json) {
-        const what = row.files === undefined ? row.file : `${row.file} (${row.files} files)`
+        const what = row.files === undefined ? escape(row.file) : `${escape(row.file)} (${row.files} files)`
         const shown = map === null ? '' : `${bar(map)} `
         process.stdout.write(`${what}\n${shown}${row.resident}/${row.pages} pages  ` +
           `${human(row.resident * mmap.PAGESIZE)}/${human(row.size)}  ${((100 * row.resident) / (row.pages || 1)).toFixed(1)}%\n`)
       }
     } catch (err) {
       status = 1
-      const reason = err.code ? `${err.code}: ${err.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')}` : err.message
-      if (args.json) results.push({ file: arg, error: reason })
-      else if (!args.quiet) process.stderr.write(`mmap-io: ${arg}: ${reason}\n`)
+      if (args.json) results.push({ file: arg, error: reasonOf(err) })
+      else if (!args.quiet) process.stderr.write(`mmap-io: ${escape(arg)}: ${escape(reasonOf(err))}\n`)
     }
   }
-  if (args.json && !args.quiet) process.stdout.write(JSON.stringify(results, null, 2) + '\n')
+  if (args.json && !args.quiet) process.stdout.write(toJSON(results) + '\n')
   return status
 }
 

@@ -2,10 +2,11 @@
 // Real workloads: the examples, crash durability, Python interop, the CLI.
 const assert = require('assert')
 const fs = require('fs')
+const os = require('os')
 const path = require('path')
 const { spawn, spawnSync } = require('child_process')
 const mmap = require('..')
-const { tmpFile, scratch, isLinux, skip, scriptArgs, runScript, emulated, qemuGaps } = require('./helpers')
+const { tmpFile, scratch, isLinux, isWindows, skip, scriptArgs, runScript, emulated, qemuGaps } = require('./helpers')
 const { record, parse } = require('./fixtures/records')
 
 const root = path.join(__dirname, '..')
@@ -232,6 +233,120 @@ describe('CLI: mmap-io stat | warm | evict', function () {
     const v = spawnSync('vmtouch', [dir], { encoding: 'utf8' }).stdout
     assert.match(v, /Files: 4\b/)
     assert.match(v, new RegExp(`Resident Pages: ${row.resident}/6\\b`))
+  })
+
+  // A byte no line of human output may hold: C0 controls but the line end,
+  // DEL, and C1 controls (U+0080-U+009F).
+  // eslint-disable-next-line no-control-regex
+  const control = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/
+
+  it('prints names with control characters escaped, as ls -b does, and exactly in --json', function () {
+    if (isWindows) skip(this, 'Windows file names cannot hold control characters')
+    const dir = fs.mkdtempSync(path.join(scratch, 'names-'))
+    const evil = path.join(dir, 'evil\n\x1b[31mred\x07.bin')
+    const sub = path.join(dir, 'sub\x1b]0;title\x07\t\x7f\u009b\\')
+    const missing = path.join(dir, 'missing\r\x1b[2K\b')
+    fs.writeFileSync(evil, 'x')
+    fs.mkdirSync(sub)
+    fs.writeFileSync(path.join(sub, 'f'), 'y')
+    const shown = {
+      evil: `${dir}/evil\\n\\033[31mred\\a.bin`,
+      sub: `${dir}/sub\\033]0;title\\a\\t\\177\\302\\233\\\\`,
+      missing: `${dir}/missing\\r\\033[2K\\b`
+    }
+    const r = cli('stat', evil, dir, sub, missing)
+    assert.strictEqual(r.status, 1, r.stderr)
+    assert.doesNotMatch(r.stdout, control)
+    assert.doesNotMatch(r.stderr, control)
+    const lines = r.stdout.split('\n')
+    for (const line of [shown.evil, `${dir} (2 files)`, `${shown.sub} (1 files)`]) assert.ok(lines.includes(line), `${line} in\n${r.stdout}`)
+    // The reason does not repeat the path (Node's message ends with it).
+    assert.strictEqual(r.stderr, `mmap-io: ${shown.missing}: ENOENT: no such file or directory\n`)
+    const j = cli('--json', 'stat', evil, sub, missing)
+    assert.strictEqual(j.status, 1)
+    assert.doesNotMatch(j.stdout, control)
+    assert.deepStrictEqual(JSON.parse(j.stdout).map((row) => row.file), [evil, sub, missing])
+    assert.strictEqual(JSON.parse(j.stdout)[2].error, 'ENOENT: no such file or directory')
+    // The progress label on a terminal: its own "\r" and "\x1b[K" only.
+    if (!isLinux || emulated || spawnSync('script', ['-V']).error !== undefined) return
+    const command = [process.execPath, ...scriptArgs(path.join(root, 'bin', 'mmap-io.js'))].map((a) => JSON.stringify(a)).join(' ')
+    const tty = spawnSync('script', ['-qec', `${command} stat "$MMAP_IO_NAME"`, '/dev/null'],
+      { encoding: 'utf8', timeout: 60000, env: { ...process.env, MMAP_IO_NAME: evil } })
+    assert.strictEqual(tty.status, 0, tty.stdout)
+    assert.ok(tty.stdout.includes(`\rstat ${path.basename(shown.evil)} [#`), JSON.stringify(tty.stdout))
+    assert.doesNotMatch(tty.stdout.replaceAll('\r', '').replaceAll('\x1b[K', ''), control)
+  })
+
+  it('an entry under a directory that cannot be read gets an error line, the rest is counted, and the exit status is 1', function () {
+    if (isWindows) skip(this, 'POSIX permissions')
+    // Not under scratch (0700): the command may run as another user.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-walk-'))
+    const locked = path.join(dir, 'locked') // cannot be listed
+    const noexec = path.join(dir, 'noexec') // listed, but its files cannot be statted
+    const secret = path.join(dir, 'sub', 'secret') // cannot be opened
+    try {
+      fs.chmodSync(dir, 0o755)
+      fs.mkdirSync(locked)
+      fs.mkdirSync(noexec)
+      fs.mkdirSync(path.join(dir, 'sub'))
+      fs.writeFileSync(path.join(dir, 'a'), Buffer.alloc(3 * mmap.PAGESIZE, 1))
+      fs.writeFileSync(path.join(locked, 'hidden'), Buffer.alloc(5 * mmap.PAGESIZE, 2))
+      fs.writeFileSync(path.join(noexec, 'c'), Buffer.alloc(5 * mmap.PAGESIZE, 3))
+      fs.writeFileSync(path.join(dir, 'sub', 'b'), Buffer.alloc(mmap.PAGESIZE + 1, 4))
+      fs.writeFileSync(secret, Buffer.alloc(5 * mmap.PAGESIZE, 5))
+      fs.writeFileSync(path.join(dir, 'z'), Buffer.alloc(10, 6)) // after them all
+      for (const f of ['a', 'sub/b', 'z']) fs.chmodSync(path.join(dir, f), 0o644)
+      fs.chmodSync(path.join(dir, 'sub'), 0o755)
+      fs.chmodSync(locked, 0)
+      fs.chmodSync(noexec, 0o644)
+      fs.chmodSync(secret, 0)
+      // Root reads what mode 000 forbids: then run the command as nobody.
+      let opts = {}
+      try {
+        fs.readFileSync(secret)
+        opts = { uid: 65534, gid: 65534 }
+      } catch (err) {
+        if (err.code !== 'EACCES') throw err
+      }
+      const run = (...args) => runScript(path.join(root, 'bin', 'mmap-io.js'), args, opts)
+      if (opts.uid !== undefined) {
+        let v
+        try {
+          v = run('--version')
+        } catch (err) {
+          skip(this, `mode 000 does not stop this user, and a child cannot run as uid 65534 (${err.code})`)
+        }
+        if (v.status !== 0) skip(this, `mode 000 does not stop this user, and uid 65534 cannot run the command: ${v.stderr}`)
+      }
+      const failing = [locked, path.join(noexec, 'c'), secret]
+      for (const command of isLinux ? ['stat', 'warm', 'evict'] : ['stat']) {
+        const j = run('--json', command, dir)
+        assert.strictEqual(j.status, 1, `${command}: ${j.stderr}`)
+        const [row] = JSON.parse(j.stdout)
+        // a, sub/b and z: 3 + 2 + 1 pages.
+        assert.deepStrictEqual([row.file, row.files, row.size, row.pages], [dir, 3, 4 * mmap.PAGESIZE + 11, 6], command)
+        assert.deepStrictEqual(row.errors.map((e) => e.file).sort(), failing.sort(), command)
+        for (const e of row.errors) assert.strictEqual(e.error, 'EACCES: permission denied', command)
+        const h = run(command, dir)
+        assert.strictEqual(h.status, 1, command)
+        assert.match(h.stdout, new RegExp(`^${dir} \\(3 files\\)\n\\d+/6 pages`), command)
+        assert.deepStrictEqual(h.stderr.split('\n').filter(Boolean).sort(),
+          failing.map((f) => `mmap-io: ${f}: EACCES: permission denied`).sort(), command)
+        const q = run('-q', command, dir)
+        assert.deepStrictEqual([q.status, q.stdout, q.stderr], [1, '', ''], `${command} -q`)
+      }
+      // A PATH that fails itself is a row of its own, as before.
+      const own = run('--json', 'stat', locked, secret)
+      assert.strictEqual(own.status, 1)
+      assert.deepStrictEqual(JSON.parse(own.stdout), [
+        { file: locked, error: 'EACCES: permission denied' },
+        { file: secret, error: 'EACCES: permission denied' }
+      ])
+      process.stdout.write(`      ${failing.length} unreadable entries reported, 3 files counted${opts.uid === undefined ? '' : ' (run as uid 65534)'}\n`)
+    } finally {
+      for (const d of [locked, noexec]) try { fs.chmodSync(d, 0o755) } catch {}
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   const vmtouch = () => isLinux && !emulated && spawnSync('vmtouch', ['-h']).error === undefined
