@@ -579,17 +579,35 @@ static int shm_name(const char *name, char *out, size_t size) {
   return 0;
 }
 
+/* Open the shared memory object `name` without waiting: /dev/shm is
+ * writable by every local user, who may have planted a FIFO under a name
+ * (opening one for reading would block until a writer came). What is not a
+ * regular file is refused, as open() refuses it: EISDIR for a directory,
+ * ENODEV for the rest. Returns the fd, or a negative error. */
+static int shm_open_regular(const char *name, int flags, struct stat *st) {
+  char path[256];
+  int fd, err;
+  if ((err = shm_name(name, path, sizeof path)) != 0) return err;
+  if ((fd = shm_open(path, flags | O_NONBLOCK | O_CLOEXEC, 0600)) < 0) return last_error();
+  if (fstat(fd, st) != 0) {
+    err = last_error();
+  } else if (!S_ISREG(st->st_mode)) {
+    err = S_ISDIR(st->st_mode) ? -EISDIR : -ENODEV;
+  } else {
+    return fd; /* O_NONBLOCK changes nothing for a regular file */
+  }
+  close(fd);
+  return err;
+}
+
 int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t *size,
                void **addr, os_extra_t *extra) {
-  char path[256];
   struct stat st;
   int fd, err, flags = readonly ? O_RDONLY : O_RDWR;
   void *p;
   (void)extra;
-  if ((err = shm_name(name, path, sizeof path)) != 0) return err;
   if (create) flags |= O_CREAT | (exclusive ? O_EXCL : 0);
-  if ((fd = shm_open(path, flags | O_CLOEXEC, 0600)) < 0) return last_error();
-  if (fstat(fd, &st) != 0) goto failed;
+  if ((fd = shm_open_regular(name, flags, &st)) < 0) return fd;
   if (create && (uint64_t)st.st_size < *size) {
     if (ftruncate(fd, (off_t)*size) != 0) goto failed;
   } else {
@@ -612,15 +630,12 @@ failed:
 }
 
 int os_shm_size(const char *name, size_t *size) {
-  char path[256];
   struct stat st;
-  int fd, err;
-  if ((err = shm_name(name, path, sizeof path)) != 0) return err;
-  if ((fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0)) < 0) return last_error();
-  err = fstat(fd, &st) == 0 ? 0 : last_error();
+  int fd = shm_open_regular(name, O_RDONLY, &st);
+  if (fd < 0) return fd;
   close(fd);
-  if (err == 0) *size = (size_t)st.st_size;
-  return err;
+  *size = (size_t)st.st_size;
+  return 0;
 }
 
 int os_shm_remove(const char *name) {

@@ -6,7 +6,7 @@ const assert = require('assert')
 const fs = require('fs')
 const path = require('path')
 const mmap = require('..')
-const { tmpFile, runChild, assertChildOk, sanitized, isLinux, isWindows, skip, root, scriptArgs, runtime } = require('./helpers')
+const { tmpFile, runChild, runScript, assertChildOk, sanitized, isLinux, isWindows, skip, root, scriptArgs, runtime } = require('./helpers')
 
 const { PAGESIZE: P } = mmap
 const J = JSON.stringify
@@ -206,6 +206,29 @@ describe('named shared memory (shm)', function () {
       [() => mmap.shm.remove(null), 'ERR_INVALID_ARG_TYPE']
     ]
     for (const [fn, code] of cases) assert.throws(fn, { code })
+  })
+
+  it('a FIFO, directory or symbolic link planted in /dev/shm under the name is refused at once, never waited on', function () {
+    if (!isLinux) skip(this, 'POSIX shared memory lives in /dev/shm on Linux')
+    const fifo = shmName()
+    const dir = shmName()
+    const link = shmName()
+    require('child_process').execFileSync('mkfifo', [`/dev/shm/${fifo}`])
+    fs.mkdirSync(`/dev/shm/${dir}`)
+    fs.symlinkSync('/etc/passwd', `/dev/shm/${link}`)
+    try {
+      const r = runScript(path.join(root, 'test', 'fixtures', 'shm-planted.js'), [root, fifo, dir, link], { timeout: 30000 })
+      const out = JSON.parse(assertChildOk(r))
+      for (const call of ['open', 'openReadOnly', 'create', 'size']) {
+        assert.strictEqual(out[`${fifo} ${call}`], 'ENODEV shm_open true', call)
+        assert.strictEqual(out[`${dir} ${call}`], 'EISDIR shm_open true', call)
+        assert.strictEqual(out[`${link} ${call}`], 'ELOOP shm_open true', call)
+      }
+    } finally {
+      fs.rmSync(`/dev/shm/${fifo}`, { force: true })
+      fs.rmSync(`/dev/shm/${dir}`, { recursive: true, force: true })
+      fs.rmSync(`/dev/shm/${link}`, { force: true })
+    }
   })
 
   it('a parent and 4 child processes count exactly with Atomics in named shared memory', function () {
