@@ -8,6 +8,8 @@ const { resolve: resolvePath } = require('path')
 const { fileURLToPath } = require('url')
 const { constants: { MAX_LENGTH } } = require('buffer')
 const binding = require('./binding')
+// A worker's end must be told apart from the process's (src/mapping.c).
+binding.setup(!require('worker_threads').isMainThread)
 const {
   fileKind,
   fileReplaced,
@@ -192,7 +194,7 @@ function schedulePoll (waiting, delay) {
 }
 
 // Small unmapped read-only and private mappings become placeholders in
-// batches (src/deferred.h): the addon asks, at the first unmap() of a batch,
+// batches (src/range.h): the addon asks, at the first unmap() of a batch,
 // for a poll (which switches the batch) on the next turn of the event loop.
 function flush () {
   const waiting = binding.poll()
@@ -426,32 +428,38 @@ function open (file, options) {
     // Without a length, the file's own size is what does not fit.
     if (wanted === undefined && delta + length > MAX_LENGTH) throw fileTooLarge(pathOf(file), fileSize, MAX_LENGTH)
     checkLength(length, 'options.length', wanted === undefined ? length : options.length)
-    // Map from the granularity boundary below offset; hand out the view at
-    // the byte asked for.
-    let flags = priv ? C.MAP_PRIVATE : C.MAP_SHARED
-    if (populate && C.MAP_POPULATE !== undefined) flags |= C.MAP_POPULATE
-    // A private mapping is copy-on-write, so writable even on a read-only file.
-    const prot = mode === 'r' && !priv ? C.PROT_READ : C.PROT_READ | C.PROT_WRITE
-    let buf
-    try {
-      buf = shared
-        ? sharedBuffer(binding.mapShared(delta + length, prot, flags, fd, offset - delta, advice))
-        : binding.map(delta + length, prot, flags, fd, offset - delta, advice)
-    } catch (err) {
-      if (err.syscall) {
-        err.path = pathOf(file)
-        err.message += ` '${err.path}'`
-      }
-      throw err
-    }
-    // Without MAP_POPULATE (Windows), fault the pages in by reading one byte
-    // of each: the file is at least this long, so no page is past its end.
-    if (populate && C.MAP_POPULATE === undefined) touched = touchPages(buf)
-    origins.set(buf.buffer, origin)
-    return delta === 0 ? buf : buf.subarray(delta)
+    return mapOpened(fd, origin, length, { populate, advice, shared })
   } finally {
     fs.closeSync(fd)
   }
+}
+
+// Maps `length` bytes of the open file `fd` from origin.offset, as open()
+// does, and remembers the origin for remap(): from the granularity boundary
+// below the offset, handing out the view at the byte asked for.
+function mapOpened (fd, origin, length, { populate, advice, shared }) {
+  const { offset, delta, mode, private: priv } = origin
+  let flags = priv ? C.MAP_PRIVATE : C.MAP_SHARED
+  if (populate && C.MAP_POPULATE !== undefined) flags |= C.MAP_POPULATE
+  // A private mapping is copy-on-write, so writable even on a read-only file.
+  const prot = mode === 'r' && !priv ? C.PROT_READ : C.PROT_READ | C.PROT_WRITE
+  let buf
+  try {
+    buf = shared
+      ? sharedBuffer(binding.mapShared(delta + length, prot, flags, fd, offset - delta, advice))
+      : binding.map(delta + length, prot, flags, fd, offset - delta, advice)
+  } catch (err) {
+    if (err.syscall) {
+      err.path = origin.path
+      err.message += ` '${err.path}'`
+    }
+    throw err
+  }
+  // Without MAP_POPULATE (Windows), fault the pages in by reading one byte
+  // of each: the file is at least this long, so no page is past its end.
+  if (populate && C.MAP_POPULATE === undefined) touched = touchPages(buf)
+  origins.set(buf.buffer, origin)
+  return delta === 0 ? buf : buf.subarray(delta)
 }
 
 // The file that open() mapped, opened again with `flags`, and its size:
@@ -491,17 +499,18 @@ function remap (buffer, length, options) {
     throw invalidArgValue('options.grow', 'needs options.fd for a mapping made by map()', grow)
   }
   if (isEmptyFile(buffer)) {
-    // open() of an empty file mapped nothing: map what is there now.
+    // open() of an empty file mapped nothing: map what is there now,
+    // through the one descriptor that was checked to be that file.
     if (origin === undefined) throw invalidArgValue('buffer', 'must be a view of a live mapping returned by map()', buffer)
-    const again = reopen(origin, grow ? fs.constants.O_RDWR : fs.constants.O_RDONLY)
+    const end = origin.offset + len
+    const again = reopen(origin, origin.mode === 'r' && !grow ? fs.constants.O_RDONLY : fs.constants.O_RDWR)
     try {
-      if (grow && again.size < origin.offset + len) fs.ftruncateSync(again.fd, origin.offset + len)
+      if (grow && again.size < end) fs.ftruncateSync(again.fd, end)
+      else if (again.size < end) throw outOfRange('length', `<= ${again.size - origin.offset} (the file's size from the offset)`, length)
+      return mapOpened(again.fd, origin, len, { populate: false, advice: 0, shared: false })
     } finally {
       fs.closeSync(again.fd)
     }
-    const buf = open(origin.absolute, { mode: origin.mode === 'w+' ? 'r+' : origin.mode, offset: origin.offset, length: len, private: origin.private })
-    origins.get(buf.buffer).path = origin.path // as the caller named it
-    return buf
   }
   // The file open() mapped, to check its size exactly (the addon checks it
   // is the mapped file too); without one, the addon checks the last page.

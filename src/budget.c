@@ -3,11 +3,20 @@
 
 #include "os.h"
 
+/* A refused call reads the real count again only after this long, unless
+ * this copy released something since: other copies of the addon and V8
+ * release too, but reading tens of thousands of lines for every refused
+ * call would cost 10 ms each. */
+#define REFUSED_RECOUNT_MS 100
+
 static os_spinlock_t lock;
 static size_t ceiling;    /* 0: the OS sets no limit */
 static size_t estimate;   /* an upper bound of the real count */
 static size_t checkpoint; /* read the real count again past this */
 static size_t last_count;
+static bool refused;          /* the last count refused a call */
+static bool released;         /* something was released since the last count */
+static uint64_t refused_when; /* when that count was read (ms) */
 
 void budget_init(void) {
   size_t limit = os_map_count_limit();
@@ -22,6 +31,7 @@ void budget_init(void) {
 /* With the lock held: read the real count and set the next checkpoint. */
 static void recount(void) {
   size_t real = os_map_count();
+  released = false;
   if (real == 0) { /* unreadable: do not guess */
     ceiling = 0;
     return;
@@ -35,8 +45,15 @@ bool budget_take(size_t n) {
   bool ok = true;
   os_spin_lock(&lock);
   if (ceiling != 0 && estimate + n > checkpoint) {
-    recount();
-    ok = ceiling == 0 || estimate + n <= ceiling;
+    uint64_t now = os_monotonic_ms();
+    if (refused && !released && now - refused_when < REFUSED_RECOUNT_MS) {
+      ok = false; /* nothing can have changed here: the same answer */
+    } else {
+      recount();
+      ok = ceiling == 0 || estimate + n <= ceiling;
+      refused = !ok;
+      refused_when = now;
+    }
   }
   if (ok) estimate += n;
   os_spin_unlock(&lock);
@@ -46,6 +63,12 @@ bool budget_take(size_t n) {
 void budget_charge(size_t n) {
   os_spin_lock(&lock);
   estimate += n;
+  os_spin_unlock(&lock);
+}
+
+void budget_released(void) {
+  os_spin_lock(&lock);
+  released = true;
   os_spin_unlock(&lock);
 }
 

@@ -13,7 +13,10 @@
  * to an estimate, and the real count is read again only once the estimate
  * has used an eighth of what was left. Other copies of the addon in the
  * process read the same real count, so up to eight of them together stay
- * under the ceiling, and sixteen under the kernel's limit.
+ * under the ceiling, and sixteen under the kernel's limit. Once a call is
+ * refused, the next ones are refused without reading the count again until
+ * this copy has released a range or 100 ms have passed: a refused call costs
+ * microseconds, not a read of /proc/self/maps.
  */
 #ifndef MMAP_IO_BUDGET_H
 #define MMAP_IO_BUDGET_H
@@ -28,6 +31,8 @@ bool budget_take(size_t n);
 /* After a call that may have added up to `n` mappings and cannot be
  * refused (releasing memory). */
 void budget_charge(size_t n);
+/* Something was given back: the next refused call reads the count again. */
+void budget_released(void);
 /* The ceiling, and the count last read (0 when there is no limit). */
 size_t budget_ceiling(void);
 size_t budget_last_count(void);

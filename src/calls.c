@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "api.h"
-#include "deferred.h"
 #include "errors.h"
 #include "syserr.h"
 #include "mapping.h"
@@ -52,13 +51,11 @@ static bool check_map_advice(napi_env env, int advice, size_t len) {
 /* map(size, protection, flags, fd, offset, advice) -> Buffer, or with
  * `shared` a SharedArrayBuffer (lib/ makes the Buffer over it). */
 static napi_value map_common(napi_env env, napi_callback_info info, bool shared) {
-  napi_value args[6], buffer = NULL;
+  napi_value args[6];
   size_t argc = 6, i, len;
   int64_t a[6];
   env_state_t *st;
-  void *addr = NULL;
-  mapping_t *m;
-  os_extra_t extra = {0};
+  mapped_t pages;
   int err;
   bool anonymous;
 
@@ -83,7 +80,7 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   }
   if (!check_map_advice(env, (int)a[5], len)) return NULL;
   mapping_drain(env, st);
-  if (st->waiting_count != 0) mapping_poll_some(env, st);
+  mapping_poll_some(env, st);
   anonymous = a[3] == -1;
   if (!anonymous && (err = os_check_mappable(a[3])) != 0) {
     throw_system_error(
@@ -94,31 +91,25 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   }
   if (!mapping_budget(env, 1, "mmap")) return NULL;
 
-  err = os_map(&addr, len, (int)a[1], (int)a[2], a[3], a[4], &extra);
+  memset(&pages, 0, sizeof pages);
+  err = os_map(&pages.addr, len, (int)a[1], (int)a[2], a[3], a[4], &pages.extra);
   if (err != 0) {
     throw_system_error(env, err, "mmap", NULL,
                        err == syserr_number("EAGAIN") ? os_lock_hint(err, len) : NULL);
     return NULL;
   }
-  if ((m = shared ? mapping_new_shared(addr, len, extra) : mapping_new(st, addr, len, extra)) ==
-      NULL) {
-    os_unmap(addr, len, &extra);
-    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
-    return NULL;
-  }
-  m->prot = (int)a[1];
-  m->map_shared = os_flags_shared((int)a[2]);
-  m->no_defer = os_release_at_once((int)a[1], (int)a[2]);
-  m->offset = a[4];
-  if (a[5] != 0 && (err = os_advise(addr, len, (int)a[5])) != 0) {
+  if (a[5] != 0 && (err = os_advise(pages.addr, len, (int)a[5])) != 0) {
     /* Not handed out yet: nothing else has the address. */
     throw_system_error(env, err, "madvise", NULL, NULL);
-    mapping_discard(m);
+    os_unmap(pages.addr, len, &pages.extra);
     return NULL;
   }
-  if (shared) return mapping_to_sharedarraybuffer(env, m, &buffer) ? buffer : NULL;
-  if (!mapping_to_buffer(env, m, &buffer)) return NULL;
-  return buffer;
+  pages.len = len;
+  pages.prot = (int)a[1];
+  pages.map_shared = os_flags_shared((int)a[2]);
+  pages.at_once = os_release_at_once((int)a[1], (int)a[2]);
+  pages.offset = a[4];
+  return mapping_hand_out(env, st, &pages, shared);
 }
 
 napi_value js_map(napi_env env, napi_callback_info info) { return map_common(env, info, false); }
@@ -128,81 +119,43 @@ napi_value js_map(napi_env env, napi_callback_info info) { return map_common(env
  * page). With an fd of the mapped file (-1: none), the file's size is
  * checked exactly, and with `grow` the file grown first. */
 napi_value js_remap(napi_env env, napi_callback_info info) {
-  napi_value args[4], buffer = NULL;
-  size_t argc = 4, new_span;
+  napi_value args[4];
+  size_t argc = 4;
   int64_t length, fd;
   bool grow;
   view_t view;
-  mapping_t *m;
-  uint64_t size = 0;
-  int err;
+  env_state_t *st;
 
   CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   if (argc < 4) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "remap() takes 4 arguments");
     return NULL;
   }
+  if (!get_state(env, &st)) return NULL;
+  mapping_drain(env, st);
   if (!get_view(env, args[0], &view)) return NULL;
   CHECK(env, napi_get_value_int64(env, args[1], &length));
   CHECK(env, napi_get_value_int64(env, args[2], &fd));
   CHECK(env, napi_get_value_bool(env, args[3], &grow));
-  if ((m = view.mapping) == NULL) {
+  if (view.mapping == NULL) {
     throw_not_live(env);
-    return NULL;
-  }
-  if (m->shared) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
-                          "The argument 'buffer' is a SharedArrayBuffer mapping, which remap() "
-                          "cannot replace: its views in other threads cannot be detached");
     return NULL;
   }
   if (length <= 0 || (uint64_t)length > SIZE_MAX - page_size) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "length out of range");
     return NULL;
   }
-  new_span = ((size_t)length + page_size - 1) / page_size * page_size;
-  if (fd >= 0) {
-    err = os_fd_is_mapped_file(fd, m->base, &size);
-    if (err == syserr_number("EINVAL")) {
-      napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
-                            "The property 'options.fd' is not a descriptor of the file that "
-                            "this mapping maps");
-      return NULL;
-    }
-    if (err != 0 && err != syserr_number("ENOSYS")) {
-      throw_system_error(env, err, "fstat", NULL, NULL);
-      return NULL;
-    }
-    if (grow && size < (uint64_t)(m->offset + length)) {
-      if ((err = os_grow_fd(fd, (uint64_t)(m->offset + length))) != 0) {
-        throw_system_error(env, err, "ftruncate", NULL, NULL);
-        return NULL;
-      }
-      size = (uint64_t)(m->offset + length);
-    }
-    if (size < (uint64_t)(m->offset + length)) {
-      throw_out_of_range(env, "length",
-                         "within the file (shorter: grow it, or pass { grow: true })", length);
-      return NULL;
-    }
-  }
-  if (m->pins != 0 && !m->map_shared && new_span > m->span) {
-    throw_system_error(env, syserr_number("EBUSY"), "mremap",
-                       "resource busy or locked (a promises call is in flight on this private "
-                       "mapping, which would have to move)",
-                       NULL);
-    return NULL;
-  }
-  return mapping_remap(env, m, view.arraybuffer, (size_t)length, &buffer) ? buffer : NULL;
+  return mapping_remap(env, view.mapping, view.arraybuffer, (size_t)length, fd, grow);
 }
 
-/* reserved() -> how many address ranges are reserved for the life of the
- * process (mappings that may have moved to another thread): for the tests. */
+/* reserved() -> { kept, keptBytes, waiting, waitingBytes }: the address
+ * ranges reserved for the life of the process (holders that cannot be
+ * seen), and the placeholders that will be given back, process-wide. */
 napi_value js_reserved(napi_env env, napi_callback_info info) {
-  napi_value n;
+  napi_value result;
   (void)info;
-  CHECK(env, napi_create_double(env, (double)mapping_reserved_ranges(), &n));
-  return n;
+  if ((result = mapping_reserved(env)) == NULL) throw_napi_failure(env);
+  return result;
 }
 
 /* guarded() -> how many faults the fault guard has turned into placeholders
@@ -226,23 +179,23 @@ napi_value js_map_shared(napi_env env, napi_callback_info info) {
   return map_common(env, info, true);
 }
 
-/* unmap(view) -> how many placeholders this environment holds: detach
- * every view, release the file's pages. A view of an unmapped (detached)
- * ArrayBuffer is a no-op. */
+/* unmap(view) -> how many ArrayBuffers this environment still watches
+ * (lib/ polls while any are), shifted left by one; bit 0 asks lib/ to call
+ * poll() on the next turn of the event loop (the first unmap() of a batch
+ * sets it). Detaches every view and releases the mapping. A view of an
+ * unmapped (detached) ArrayBuffer is a no-op. */
 napi_value js_unmap(napi_env env, napi_callback_info info) {
-  napi_value arg;
+  napi_value arg, waiting;
   size_t argc = 1;
   view_t view;
-  bool detached = false;
+  bool detached = false, due;
+  env_state_t *st;
 
   CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
   if (argc < 1) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "unmap() takes 1 argument");
     return NULL;
   }
-  napi_value waiting;
-  env_state_t *st;
-  bool due;
   if (!get_state(env, &st)) return NULL;
   mapping_drain(env, st);
   if (!get_view(env, arg, &view)) return NULL;
@@ -252,30 +205,27 @@ napi_value js_unmap(napi_env env, napi_callback_info info) {
     if (!detached) throw_not_live(env);
     return NULL;
   }
-  if (view.mapping->shared) {
+  if (mapping_is_shared(view.mapping)) {
     mapping_release_shared(view.mapping);
     return NULL;
   }
   if (!mapping_release(env, view.mapping, view.arraybuffer)) return NULL;
-  /* Bit 0 asks lib/ to call poll() on the next turn of the event loop:
-   * the first unmap() of a batch (deferred.h) sets it. */
-  due = st->deferred_count != 0 && !st->flush_due;
-  if (due) st->flush_due = true;
-  CHECK(env, napi_create_uint32(env, (uint32_t)st->placeholders << 1 | (due ? 1u : 0u), &waiting));
+  due = mapping_flush_due(st);
+  CHECK(env, napi_create_double(env, (double)mapping_watched(st) * 2 + (due ? 1 : 0),
+                                &waiting));
   return waiting;
 }
 
-/* poll() -> how many placeholders this environment still holds, after
- * turning the batch of unmapped mappings into placeholders (deferred.h) and
- * giving back those whose ArrayBuffer has been collected. */
+/* poll() -> how many ArrayBuffers this environment still watches, after
+ * switching the batch of released mappings to placeholders and giving back
+ * the addresses that collected ArrayBuffers were the last holders of. */
 napi_value js_poll(napi_env env, napi_callback_info info) {
   env_state_t *st;
   napi_value waiting;
   (void)info;
   if (!get_state(env, &st)) return NULL;
-  st->flush_due = false;
   mapping_drain(env, st);
-  CHECK(env, napi_create_uint32(env, (uint32_t)mapping_poll(env, st), &waiting));
+  CHECK(env, napi_create_double(env, (double)mapping_poll(env, st), &waiting));
   return waiting;
 }
 
@@ -309,7 +259,8 @@ napi_value js_sync(napi_env env, napi_callback_info info) {
   if (!begin(env, info, 5, &c)) return NULL;
   CHECK(env, napi_get_value_bool(env, c.args[3], &blocking));
   CHECK(env, napi_get_value_bool(env, c.args[4], &invalidate));
-  if (c.len != 0 && (err = os_sync(c.start, c.len, blocking, invalidate, &c.m->extra)) != 0)
+  if (c.len != 0 &&
+      (err = os_sync(c.start, c.len, blocking, invalidate, mapping_extra(c.m))) != 0)
     throw_system_error(env, err, "msync", NULL, NULL);
   return NULL;
 }
@@ -413,7 +364,7 @@ static napi_value lock_or_unlock(napi_env env, napi_callback_info info, bool loc
   const char *syscall = lock ? "mlock" : "munlock";
   if (!begin(env, info, 3, &c) || c.len == 0) return NULL;
   if (!mapping_budget(env, 2, syscall)) return NULL;
-  if (!c.m->shared) c.m->no_defer = true; /* locked pages go at unmap(), not in a batch */
+  mapping_release_at_once(c.m); /* locked pages go at unmap(), not in a batch */
   err = lock ? os_lock(c.start, c.len) : os_unlock(c.start, c.len);
   if (err != 0) throw_system_error(env, err, syscall, NULL, os_lock_hint(err, c.len));
   return NULL;
@@ -435,7 +386,7 @@ napi_value js_protect(napi_env env, napi_callback_info info) {
   if (!begin(env, info, 4, &c) || !get_int(env, c.args[3], &prot)) return NULL;
   if (!check_whole_pages(env, &c, true, "protect()") || c.len == 0) return NULL;
   if (!mapping_budget(env, 2, "mprotect")) return NULL;
-  if (!c.m->shared) c.m->no_defer = true; /* it may be writable now */
+  mapping_release_at_once(c.m); /* it may be writable now */
   if ((err = os_protect(c.start, c.len, prot)) != 0)
     throw_system_error(env, err, "mprotect", NULL, NULL);
   return NULL;
@@ -457,7 +408,7 @@ napi_value js_fadvise(napi_env env, napi_callback_info info) {
   /* Mapped pages cannot be dropped (POSIX_FADV_DONTNEED): unmapped ones
    * still waiting in a batch go first. */
   if (!get_state(env, &st)) return NULL;
-  deferred_flush(st);
+  mapping_flush(st);
   if ((err = os_fadvise(a[0], a[1], a[2], (int)a[3])) != 0)
     throw_system_error(env, err, "fadvise", NULL, NULL);
   return NULL;

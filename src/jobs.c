@@ -1,7 +1,8 @@
 /*
  * Work on the libuv threadpool (promises.sync, prefetch, residency). Each
- * job pins its mapping: unmap() during it detaches every view at once, and
- * the file's pages go when the job is done.
+ * job pins its mapping's range (range.h): unmap() or remap() during it
+ * detaches every view at once, and the file's pages stay in that range until
+ * the job is done, so a queued sync still syncs them.
  */
 #include <stdlib.h>
 
@@ -19,7 +20,9 @@ typedef struct {
   napi_deferred deferred;
   napi_ref view;   /* keeps the ArrayBuffer, and so the mapping, alive */
   napi_ref result; /* the residency array, or NULL */
-  call_t call;     /* start/len/m; its napi_values are not used off-thread */
+  call_t call;     /* start/len; its napi_values and mapping are not used off-thread */
+  pin_t pin;       /* the range it works on, whatever becomes of the mapping */
+  os_extra_t extra; /* the range's (Windows: the file handle that sync flushes) */
   bool invalidate;
   unsigned char *vec; /* the residency array's bytes */
   int err;
@@ -35,7 +38,7 @@ static void job_execute(napi_env env, void *data) {
   (void)env;
   if (c->len == 0) return;
   switch (job->kind) {
-    case JOB_SYNC: job->err = os_sync(c->start, c->len, 1, job->invalidate, &c->m->extra); break;
+    case JOB_SYNC: job->err = os_sync(c->start, c->len, 1, job->invalidate, &job->extra); break;
     case JOB_PREFETCH: job->err = os_prefetch(c->start, c->len); break;
     case JOB_RESIDENCY:
       pages = pages_of(c->len);
@@ -50,7 +53,7 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   job_t *job = data;
   napi_value value = NULL;
 
-  mapping_unpin(env, job->call.m);
+  mapping_unpin(job->pin);
   if (status == napi_cancelled) job->err = syserr_number("ECANCELED");
   if (job->err != 0) {
     value = system_error(env, job->err, job_syscalls[job->kind], NULL, NULL);
@@ -83,7 +86,8 @@ static napi_value start_job(napi_env env, job_t *job, napi_value result) {
     napi_delete_async_work(env, job->work);
     goto fail;
   }
-  mapping_pin(job->call.m);
+  job->extra = *mapping_extra(job->call.m);
+  job->pin = mapping_pin(job->call.m);
   return promise;
 
 fail:

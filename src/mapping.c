@@ -1,45 +1,182 @@
-/* Mappings and their lifetime: see mapping.h. */
+/*
+ * Mappings, the Buffers handed out over them (stores), their finalizers,
+ * remap() and the end of a thread: see mapping.h and docs/lifetime.md.
+ *
+ * How the invariant (range.h) is kept here: every Buffer handed out is a
+ * store that counts as a holder of its range (range_store_made) until the
+ * runtime's finalizer says it let go of the memory, and the ArrayBuffer made
+ * for it is watched (range_watch) until it is known to be collected, since
+ * native code using a pointer it took keeps that ArrayBuffer alive. A detach
+ * we did not make, or a Buffer whose fate at the end of its thread cannot be
+ * proven, keeps the range for the life of the process (range_keep).
+ */
 #include "mapping.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "budget.h"
-#include "deferred.h"
 #include "errors.h"
+#include "registry.h"
 #include "syserr.h"
 
 size_t page_size;
-bool transfer_possible;
+
+/* ---- the runtime ------------------------------------------------------------ */
+
+/* How the runtime ends a thread's Buffers, and so how a live mapping that
+ * dies with its thread is told from one that escaped (docs/lifetime.md). */
+typedef enum {
+  ENDS_NO_ESCAPE, /* no transfer(): nothing escapes (Node 18, 20) */
+  ENDS_NODE,      /* Node 22+: detach, then finalize, newest first */
+  ENDS_BUN,       /* Bun: what died first, then cleanup hooks, then the rest */
+  ENDS_DENO       /* Deno: finalizers only when really let go of, maybe
+                     on another thread, maybe where no handle can be made */
+} runtime_ends_t;
+
+static runtime_ends_t ends;
 
 /* node_api_create_external_sharedarraybuffer, where the runtime has it. */
 typedef void (*noenv_finalize_fn)(void *data, void *hint);
 typedef napi_status (*create_sab_fn)(napi_env env, void *data, size_t len,
                                      noenv_finalize_fn finalize, void *hint, napi_value *result);
 static create_sab_fn create_sab;
-bool finalizers_without_handles;
 
-void mapping_init(void) {
+static bool has_global(napi_env env, const char *name) {
+  napi_value global;
+  bool has = false;
+  return napi_get_global(env, &global) == napi_ok &&
+         napi_has_named_property(env, global, name, &has) == napi_ok && has;
+}
+
+/* Whether ArrayBuffer.prototype.transfer exists in this runtime. */
+static bool has_transfer(napi_env env) {
+  napi_value global, ctor, proto, fn;
+  napi_valuetype type = napi_undefined;
+  return napi_get_global(env, &global) == napi_ok &&
+         napi_get_named_property(env, global, "ArrayBuffer", &ctor) == napi_ok &&
+         napi_get_named_property(env, ctor, "prototype", &proto) == napi_ok &&
+         napi_get_named_property(env, proto, "transfer", &fn) == napi_ok &&
+         napi_typeof(env, fn, &type) == napi_ok && type == napi_function;
+}
+
+void mapping_init(napi_env env) {
+  /* The same values in every environment; a race between workers here only
+   * writes them twice. */
   page_size = os_page_size();
   budget_init();
   if (create_sab == NULL)
     create_sab = (create_sab_fn)os_runtime_symbol("node_api_create_external_sharedarraybuffer");
+  if (has_global(env, "Deno")) ends = ENDS_DENO;
+  else if (has_global(env, "Bun")) ends = ENDS_BUN;
+  else ends = has_transfer(env) ? ENDS_NODE : ENDS_NO_ESCAPE;
 }
 
-/* Guards each record's owner, and every environment's list of records
- * finalized on other threads. */
-static os_spinlock_t owners;
+bool mapping_shared_supported(void) { return create_sab != NULL; }
 
-env_state_t *env_state_new(void) {
+/* ---- records ---------------------------------------------------------------- */
+
+typedef enum { STORE_ATTACHED, STORE_DETACHED, STORE_FREED } store_state_t;
+
+/* At the end of a thread (ENDS_NODE): what classify() found. */
+typedef enum { FATE_UNKNOWN, FATE_DIES_HERE, FATE_ESCAPED } store_fate_t;
+
+typedef enum {
+  ENV_RUNNING,
+  ENV_ENDING /* its Buffers are being finalized for the thread's end */
+} env_stage_t;
+
+typedef struct store store_t;
+
+struct store {
+  range_t *range;          /* held */
+  mapping_t *mapping;      /* while it is its mapping's current Buffer */
+  env_state_t *owner;      /* NULL: a SharedArrayBuffer's, or the owner ended */
+  napi_ref ab;             /* weak: the ArrayBuffer made for it; NULL when not watched */
+  store_state_t state;
+  store_state_t freed_from; /* FREED: the state it was in before */
+  store_fate_t fate;
+  size_t external;         /* bytes told to V8 (napi_adjust_external_memory) */
+  unsigned busy;           /* calls into the runtime that may run its finalizer */
+  bool queued;             /* in the owner's poll queue */
+  bool remote;             /* in the owner's list of finalized-elsewhere stores */
+  store_t *next_queued, *next_remote;
+  store_t *prev, *next;    /* the owner's list, or the shared list */
+};
+
+struct mapping {
+  uint8_t *base;      /* its current Buffer: [base, base + len) */
+  size_t len;
+  range_t *range;     /* held; its pages are at its start */
+  range_t **earlier;  /* held: ranges a remap() moved away from, whose pages
+                         stay the file's while the mapping is live and
+                         anything can reach them */
+  unsigned n_earlier;
+  store_t *store;     /* its current Buffer */
+  env_state_t *owner; /* NULL: a SharedArrayBuffer mapping */
+  mapping_t *prev, *next; /* the owner's live mappings */
+  int prot;
+  int64_t offset;
+  bool map_shared; /* MAP_SHARED */
+  bool at_once;    /* release its range at once, never in a batch */
+};
+
+struct env_state {
+  range_env_t ranges; /* owned by range.c */
+  registry_t *registry;
+  mapping_t *live;
+  store_t *stores;
+  store_t *queue_head, *queue_tail;
+  size_t queued;
+  store_t *remote;         /* finalized on other threads; under owners_lock */
+  uintptr_t thread;
+  env_stage_t stage;
+  bool worker;
+  bool flush_due;          /* lib/ has been asked to poll on the next turn */
+  bool hooked;             /* ENDS_BUN: the cleanup hook is registered */
+  struct sentinel *sentinel; /* ENDS_NODE workers: the newest sentinel */
+  napi_ref sentinel_ref;
+};
+
+/* Guards each store's owner and every environment's remote list; also
+ * serializes finalizers of stores whose owner ended. */
+static os_spinlock_t owners_lock;
+/* SharedArrayBuffer mappings: their stores, mappings and ranges change under
+ * this lock, on any thread. */
+static os_spinlock_t shared_lock;
+static store_t *shared_stores;
+
+static void list_push(store_t **head, store_t *s) {
+  s->prev = NULL;
+  s->next = *head;
+  if (*head != NULL) (*head)->prev = s;
+  *head = s;
+}
+
+static void list_unlink(store_t **head, store_t *s) {
+  if (s->prev != NULL) s->prev->next = s->next;
+  else if (*head == s) *head = s->next;
+  if (s->next != NULL) s->next->prev = s->prev;
+  s->prev = s->next = NULL;
+}
+
+static void cleanup_hook(void *arg);
+
+env_state_t *env_state_new(napi_env env) {
   env_state_t *st = calloc(1, sizeof *st);
   if (st == NULL) return NULL;
+  range_env_init(&st->ranges);
   st->thread = os_thread_self();
   if ((st->registry = registry_new()) == NULL) {
     free(st);
     return NULL;
   }
+  if (ends == ENDS_BUN && napi_add_env_cleanup_hook(env, cleanup_hook, st) == napi_ok)
+    st->hooked = true;
   return st;
 }
+
+void mapping_set_worker(env_state_t *st, bool worker) { st->worker = worker; }
 
 bool mapping_budget(napi_env env, size_t n, const char *syscall) {
   char hint[320];
@@ -54,209 +191,217 @@ bool mapping_budget(napi_env env, size_t n, const char *syscall) {
   return false;
 }
 
-/* ---- records ------------------------------------------------------------- */
+/* ---- stores ----------------------------------------------------------------- */
 
-/* The doubly linked lists of records: an environment's (all) and the
- * process's SharedArrayBuffer mappings (shared_list). */
-static void list_push(mapping_t **head, mapping_t *m) {
-  m->prev = NULL;
-  m->next = *head;
-  if (*head != NULL) (*head)->prev = m;
-  *head = m;
-}
-
-static void list_unlink(mapping_t **head, mapping_t *m) {
-  if (m->prev != NULL) m->prev->next = m->next;
-  else if (*head == m) *head = m->next;
-  if (m->next != NULL) m->next->prev = m->prev;
-  m->prev = m->next = NULL;
-}
-
-mapping_t *mapping_new(env_state_t *st, void *addr, size_t len, os_extra_t extra) {
-  mapping_t *m = calloc(1, sizeof *m);
-  if (m == NULL) return NULL;
-  m->base = addr;
-  m->len = len;
-  m->span = (len + page_size - 1) / page_size * page_size;
-  m->extra = extra;
-  m->pages = PAGES_FILE;
-  m->owner = st;
-  list_push(&st->all, m);
-  return m;
-}
-
-static void unlink_record(mapping_t *m) {
-  if (m->owner != NULL) list_unlink(&m->owner->all, m);
-}
-
-/* What each mapping tells V8 it holds, so that dropped mappings are
- * collected (and their finalizers run) before the process runs out of
- * mappings: the length, up to 64 KiB. More would make every big mapping
- * trigger a garbage collection (15 ms for 1 GiB), for pages that are the
- * kernel's page cache, not V8's memory. */
+/* What each Buffer tells V8 it holds, so that dropped mappings are collected
+ * (and their finalizers run) before the process runs out of mappings: the
+ * length, up to 64 KiB. More would make every big mapping trigger a garbage
+ * collection (15 ms for 1 GiB), for pages that are the kernel's page cache,
+ * not V8's memory. */
 #define EXTERNAL_CAP ((size_t)64 << 10)
 
-static void report_external(napi_env env, mapping_t *m, bool add) {
-  int64_t ignored, bytes = (int64_t)(m->len < EXTERNAL_CAP ? m->len : EXTERNAL_CAP);
-  if (env == NULL || m->external == add) return;
-  m->external = add;
-  napi_adjust_external_memory(env, add ? bytes : -bytes, &ignored);
+static void report_external(napi_env env, store_t *s, size_t len) {
+  int64_t ignored;
+  s->external = len < EXTERNAL_CAP ? len : EXTERNAL_CAP;
+  napi_adjust_external_memory(env, (int64_t)s->external, &ignored);
 }
 
-/* Address ranges kept reserved for the life of the process (escaped
- * mappings), for the tests (binding.reserved()). */
-static os_spinlock_t reserved_lock;
-static size_t reserved_ranges;
-
-size_t mapping_reserved_ranges(void) {
-  size_t n;
-  os_spin_lock(&reserved_lock);
-  n = reserved_ranges;
-  os_spin_unlock(&reserved_lock);
-  return n;
+static void unreport_external(napi_env env, store_t *s) {
+  int64_t ignored;
+  if (s->external != 0 && env != NULL)
+    napi_adjust_external_memory(env, -(int64_t)s->external, &ignored);
+  s->external = 0;
 }
 
-static bool watched(const mapping_t *m) { return m->ab[0] != NULL || m->ab[1] != NULL; }
+static store_t *store_new(env_state_t *owner, range_t *r, mapping_t *m) {
+  store_t *s = calloc(1, sizeof *s);
+  if (s == NULL) return NULL;
+  s->range = r;
+  range_hold(r);
+  range_store_made(r);
+  s->mapping = m;
+  s->owner = owner;
+  s->state = STORE_ATTACHED;
+  if (owner != NULL) list_push(&owner->stores, s);
+  return s;
+}
 
-/* Do whatever `m` is waiting for, once no job or call holds it. `env` is
- * the owner's environment, or NULL when it has ended. `m` may be freed. */
-static void settle(napi_env env, mapping_t *m) {
-  bool unreachable, reserved = false;
-  if (m->pins != 0) return;
-  if (m->external && m->pages != PAGES_FILE) report_external(env, m, false);
-  /* Nothing can reach the addresses any more: the runtime let go of the
-   * buffer, its ArrayBuffers are collected, and no other thread has it. */
-  unreachable = m->store_freed && !watched(m) && !m->escaped;
-  if (m->pages == PAGES_FILE && (m->released || m->store_freed)) {
-    report_external(env, m, false);
-    if (unreachable) {
-      deferred_remove(m);
-      os_unmap(m->base, m->span, &m->extra);
-      budget_charge(1);
-      m->pages = PAGES_NONE;
-      if (m->keep_file && m->owner != NULL) m->owner->placeholders--;
-    } else if (m->deferred) {
-      /* unmap() put it in a batch: a placeholder with the rest of it. */
-    } else if (!m->keep_file && os_placeholder(m->base, m->span, &m->extra, &reserved) == 0) {
-      if (!reserved) {
-        /* Windows: another thread took the range as the view went. It is
-         * not ours: nothing to keep, and nothing to release later. */
-        budget_charge(1);
-        m->pages = PAGES_NONE;
-      } else {
-        budget_charge(2);
-        m->pages = PAGES_PLACEHOLDER;
-        if (m->owner != NULL && !m->escaped) m->owner->placeholders++;
-        if (m->escaped) {
-          os_spin_lock(&reserved_lock);
-          reserved_ranges++;
-          os_spin_unlock(&reserved_lock);
-        }
-      }
-    }
-    /* If even a placeholder cannot be had (the kernel's mapping limit), the
-     * pages stay as they are and the next settle() tries again. */
+/* The ArrayBuffer is collected, or its environment is gone: stop watching. */
+static void forget(napi_env env, store_t *s) {
+  if (s->ab == NULL) return;
+  if (env != NULL) napi_delete_reference(env, s->ab);
+  s->ab = NULL;
+  range_unwatch(s->range);
+}
+
+static void watch(napi_env env, store_t *s, napi_value arraybuffer) {
+  if (s->ab != NULL || napi_create_reference(env, arraybuffer, 0, &s->ab) != napi_ok) return;
+  range_watch(s->range);
+}
+
+/* Free the record once nothing refers to it. */
+static void store_settle(store_t *s) {
+  range_t *r = s->range;
+  if (s->busy != 0 || s->state != STORE_FREED || s->ab != NULL || s->queued || s->remote) return;
+  if (s->owner != NULL) list_unlink(&s->owner->stores, s);
+  free(s);
+  range_drop(r);
+}
+
+/* Queue `s` for poll() to see whether its ArrayBuffer was collected. */
+static void enqueue(env_state_t *st, store_t *s) {
+  if (st == NULL || s->queued) return;
+  s->queued = true;
+  s->next_queued = NULL;
+  if (st->queue_tail != NULL) st->queue_tail->next_queued = s;
+  else st->queue_head = s;
+  st->queue_tail = s;
+  st->queued++;
+}
+
+static store_t *dequeue(env_state_t *st) {
+  store_t *s = st->queue_head;
+  if (s == NULL) return NULL;
+  st->queue_head = s->next_queued;
+  if (st->queue_head == NULL) st->queue_tail = NULL;
+  st->queued--;
+  s->queued = false;
+  s->next_queued = NULL;
+  return s;
+}
+
+/* The watched ArrayBuffer of `s`, when `s` is FREED or DETACHED: collected
+ * (stop watching), detached by someone else while we held it attached (a
+ * transfer: keep the range), or still alive (wait: true). */
+static bool still_watched(napi_env env, store_t *s) {
+  napi_value value = NULL;
+  bool detached = true;
+  if (s->ab == NULL) return false;
+  if (napi_get_reference_value(env, s->ab, &value) != napi_ok || value == NULL) {
+    forget(env, s);
+    return false;
   }
-  if (m->pages == PAGES_PLACEHOLDER && unreachable) {
-    os_release(m->base, m->span);
-    budget_charge(1);
-    m->pages = PAGES_NONE;
-    if (m->owner != NULL) m->owner->placeholders--;
+  napi_is_detached_arraybuffer(env, value, &detached);
+  if (!detached || (s->state == STORE_FREED && s->freed_from == STORE_ATTACHED)) {
+    /* The runtime let go of memory that an ArrayBuffer we never detached
+     * still covers (attached: a runtime that finalizes what is still in
+     * use; detached: transfer() moved it away, perhaps more than once). */
+    range_keep(s->range);
+    forget(env, s);
+    return false;
   }
-  if (m->store_freed && m->pages != PAGES_FILE && (m->pages == PAGES_NONE || m->escaped) &&
-      !watched(m) && m->registry == NULL && !m->waiting) {
-    unlink_record(m);
-    free(m);
-  }
+  return true;
 }
 
-/* ---- weak references to the ArrayBuffer --------------------------------- */
+/* ---- mappings --------------------------------------------------------------- */
 
-/* Drop the references whose ArrayBuffer has been collected; true when none
- * is left. */
-static bool collected(napi_env env, mapping_t *m) {
-  int i;
-  for (i = 0; i < 2; i++) {
-    napi_value value = NULL;
-    if (m->ab[i] == NULL) continue;
-    if (napi_get_reference_value(env, m->ab[i], &value) == napi_ok && value != NULL) continue;
-    napi_delete_reference(env, m->ab[i]);
-    m->ab[i] = NULL;
-  }
-  return !watched(m);
-}
-
-static void forget_references(napi_env env, mapping_t *m) {
-  int i;
-  for (i = 0; i < 2; i++) {
-    if (m->ab[i] != NULL && env != NULL) napi_delete_reference(env, m->ab[i]);
-    m->ab[i] = NULL;
-  }
-}
-
-/* Queue `m` to be polled: only once the runtime has let go of the buffer,
- * as until then nothing could be released anyway. */
-static void enqueue(env_state_t *st, mapping_t *m) {
-  if (st == NULL || m->waiting || !watched(m) || !m->store_freed) return;
-  m->waiting = true;
-  m->next_waiting = NULL;
-  if (st->waiting_tail != NULL) st->waiting_tail->next_waiting = m;
-  else st->waiting_head = m;
-  st->waiting_tail = m;
-  st->waiting_count++;
-}
-
-static mapping_t *dequeue(env_state_t *st) {
-  mapping_t *m = st->waiting_head;
+static mapping_t *mapping_new(env_state_t *owner, range_t *r, const mapped_t *p) {
+  mapping_t *m = calloc(1, sizeof *m);
   if (m == NULL) return NULL;
-  st->waiting_head = m->next_waiting;
-  if (st->waiting_head == NULL) st->waiting_tail = NULL;
-  st->waiting_count--;
-  m->waiting = false;
-  m->next_waiting = NULL;
+  m->base = p->addr;
+  m->len = p->len;
+  m->range = r;
+  m->owner = owner;
+  m->prot = p->prot;
+  m->offset = p->offset;
+  m->map_shared = p->map_shared;
+  m->at_once = p->at_once;
+  if (owner != NULL) {
+    m->next = owner->live;
+    if (owner->live != NULL) owner->live->prev = m;
+    owner->live = m;
+  }
   return m;
 }
 
-void mapping_poll_some(napi_env env, env_state_t *st) {
-  /* Two per map(): enough to keep up with a loop that unmaps as often as
-   * it maps. The queue holds only mappings whose store the runtime has let
-   * go of, so a synchronous loop (whose finalizers wait for the event loop)
-   * pays nothing here. */
-  int n = st->waiting_count < 2 ? (int)st->waiting_count : 2;
-  while (n-- > 0) {
-    mapping_t *m = dequeue(st);
-    if (collected(env, m)) settle(env, m);
-    else enqueue(st, m);
+/* The mapping is released: no live mapping needs its ranges' pages any
+ * more. Its registry entry is gone already; the record is freed. */
+static void mapping_end(mapping_t *m) {
+  env_state_t *st = m->owner;
+  unsigned i;
+  if (st != NULL) {
+    if (m->prev != NULL) m->prev->next = m->next;
+    else st->live = m->next;
+    if (m->next != NULL) m->next->prev = m->prev;
   }
+  if (m->store != NULL && m->store->mapping == m) m->store->mapping = NULL;
+  for (i = 0; i < m->n_earlier; i++) {
+    range_keep_pages(m->earlier[i], false);
+    range_drop(m->earlier[i]);
+  }
+  free(m->earlier);
+  range_need(m->range, 0);
+  range_drop(m->range);
+  free(m);
 }
 
-size_t mapping_poll(napi_env env, env_state_t *st) {
-  size_t n = st->waiting_count;
-  deferred_flush(st);
-  while (n-- > 0) {
-    mapping_t *m = dequeue(st);
-    if (collected(env, m)) settle(env, m);
-    else enqueue(st, m);
-  }
-  return st->placeholders;
+/* Collected without unmap(): the Buffer's store was finalized while it was
+ * the mapping's current one. */
+static void mapping_collected(mapping_t *m) {
+  if (m->owner != NULL) registry_remove(m->owner->registry, m->base);
+  mapping_end(m);
 }
 
-/* Watch `arraybuffer`, the one unmap() detached: it is what Node keeps alive
- * while native code uses the address it took from it. */
-static void watch(napi_env env, mapping_t *m, napi_value arraybuffer) {
-  napi_value original = NULL;
-  bool same = false;
-  if (m->ab[0] != NULL && napi_get_reference_value(env, m->ab[0], &original) == napi_ok &&
-      original != NULL)
-    napi_strict_equals(env, original, arraybuffer, &same);
-  if (!same) {
-    if (m->ab[0] == NULL) napi_create_reference(env, arraybuffer, 0, &m->ab[0]);
-    else if (m->ab[1] == NULL) napi_create_reference(env, arraybuffer, 0, &m->ab[1]);
-  }
-  enqueue(m->owner, m);
+mapping_t *mapping_find(env_state_t *st, const void *ab_data, size_t ab_len) {
+  mapping_t *m = registry_find(st->registry, ab_data);
+  return m != NULL && m->len == ab_len ? m : NULL;
 }
 
-/* ---- the external buffer's finalizer ------------------------------------- */
+void mapping_bounds(const mapping_t *m, uint8_t **base, size_t *len) {
+  *base = m->base;
+  *len = m->len;
+}
+
+bool mapping_is_shared(const mapping_t *m) { return m->owner == NULL; }
+
+bool mapping_maps_shared(const mapping_t *m) { return m->map_shared; }
+
+const os_extra_t *mapping_extra(const mapping_t *m) { return &m->range->extra; }
+
+void mapping_release_at_once(mapping_t *m) {
+  if (m->owner == NULL) return; /* shared ones are never batched */
+  m->at_once = true;
+  range_release_at_once(m->range);
+}
+
+pin_t mapping_pin(mapping_t *m) {
+  pin_t pin;
+  pin.range = m->range;
+  pin.shared = m->owner == NULL;
+  if (pin.shared) os_spin_lock(&shared_lock);
+  range_hold(pin.range);
+  range_pin(pin.range);
+  if (pin.shared) os_spin_unlock(&shared_lock);
+  return pin;
+}
+
+void mapping_unpin(pin_t pin) {
+  if (pin.shared) os_spin_lock(&shared_lock);
+  range_unpin(pin.range);
+  range_drop(pin.range);
+  if (pin.shared) os_spin_unlock(&shared_lock);
+}
+
+/* ---- the end of a thread ---------------------------------------------------- */
+
+/* ENDS_NODE: the thread is ending and Node is about to detach every live
+ * Buffer's ArrayBuffer before finalizing it, newest first; this runs before
+ * it touches any of those still to come. An ArrayBuffer still attached dies
+ * with the thread; one detached (we detach only through unmap() and remap(),
+ * which end the mapping) or collected while the memory is held was
+ * transferred away. */
+static void classify(napi_env env, env_state_t *st) {
+  mapping_t *m;
+  for (m = st->live; m != NULL; m = m->next) {
+    store_t *s = m->store;
+    napi_value ab = NULL;
+    bool detached = true;
+    if (s == NULL || s->fate != FATE_UNKNOWN) continue;
+    if (s->ab != NULL && napi_get_reference_value(env, s->ab, &ab) == napi_ok && ab != NULL)
+      napi_is_detached_arraybuffer(env, ab, &detached);
+    s->fate = detached ? FATE_ESCAPED : FATE_DIES_HERE;
+  }
+}
 
 /* Whether the environment is being torn down: Node-API calls that may run
  * JavaScript fail then (napi_pending_exception / napi_cannot_run_js). */
@@ -266,164 +411,278 @@ static bool env_stopping(napi_env env) {
   return napi_get_named_property(env, object, "mmapIo", &value) != napi_ok;
 }
 
-/* Teardown has started and the runtime runs the finalizer of every buffer
- * the environment still has, including one that transfer() has moved to
- * another thread. Node runs them newest first, so when the first of ours
- * runs, the ArrayBuffers of all older live mappings are as JavaScript left
- * them: one still attached dies with this environment; one detached (not by
- * unmap(), which unlists) was transferred away. */
-static void classify(napi_env env, env_state_t *st) {
-  mapping_t *m;
-  st->classified = true;
-  for (m = st->all; m != NULL; m = m->next) {
-    napi_value ab = NULL;
-    bool detached = true;
-    if (m->registry == NULL || m->ab[0] == NULL || m->ab[1] != NULL) continue;
-    if (napi_get_reference_value(env, m->ab[0], &ab) == napi_ok && ab != NULL &&
-        napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && !detached)
-      m->reachable = true;
-  }
+/* ENDS_BUN: Bun has finalized what died with the thread; what it finalizes
+ * from now on is still used elsewhere. */
+static void cleanup_hook(void *arg) {
+  env_state_t *st = arg;
+  st->hooked = false;
+  st->stage = ENV_ENDING;
 }
 
-/* Node calls it on the environment's thread some time after the ArrayBuffer
- * let go of the memory (collected, or detached by unmap()), or during
- * teardown; Bun and Deno call it inside napi_detach_arraybuffer. */
-static void finalized_here(napi_env env, mapping_t *m);
-
-static void store_finalized(napi_env env, void *data, void *hint) {
-  mapping_t *m = hint;
+/* ENDS_NODE workers: a tiny external buffer made after each big mapping, so
+ * that at the thread's end its finalizer comes before any of the mapping's
+ * and classifies them all while they are untouched. */
+typedef struct sentinel {
   env_state_t *st;
+  bool current;
+} sentinel_t;
+
+static unsigned char sentinel_byte;
+
+static void sentinel_finalized(napi_env env, void *data, void *hint) {
+  sentinel_t *t = hint;
   (void)data;
-  os_spin_lock(&owners);
-  st = m->owner;
-  if (st != NULL && st->thread != os_thread_self()) {
-    /* Another thread (Deno): leave it to the owner's. */
-    m->next_remote = st->remote;
-    st->remote = m;
-    os_spin_unlock(&owners);
+  if (t->current) {
+    /* Held by a strong reference: only the thread's end finalizes it. */
+    env_state_t *st = t->st;
+    st->sentinel = NULL;
+    if (st->stage == ENV_RUNNING) {
+      st->stage = ENV_ENDING;
+      classify(env, st);
+    }
+  }
+  free(t);
+}
+
+static void new_sentinel(napi_env env, env_state_t *st) {
+  sentinel_t *t = malloc(sizeof *t);
+  napi_value ab;
+  napi_ref ref;
+  if (t == NULL) return;
+  t->st = st;
+  t->current = true;
+  if (napi_create_external_arraybuffer(env, &sentinel_byte, 1, sentinel_finalized, t, &ab) !=
+      napi_ok) {
+    free(t); /* the runtime refused it: no finalizer will come */
     return;
   }
-  os_spin_unlock(&owners);
-  finalized_here(st == NULL ? NULL : env, m); /* an ended owner: use no env */
+  if (napi_create_reference(env, ab, 1, &ref) != napi_ok) {
+    t->current = false; /* collected some time: its finalizer frees it */
+    return;
+  }
+  if (st->sentinel != NULL) {
+    st->sentinel->current = false;
+    napi_delete_reference(env, st->sentinel_ref);
+  }
+  st->sentinel = t;
+  st->sentinel_ref = ref;
+}
+
+/* ---- finalizers --------------------------------------------------------------- */
+
+/* The runtime let go of the memory of `s`'s Buffer. `env` is NULL when the
+ * owner has ended (or for a SharedArrayBuffer's). */
+static void finalized_here(napi_env env, store_t *s) {
+  env_state_t *st = s->owner;
+  store_state_t before = s->state;
+  mapping_t *m = s->mapping;
+  if (before == STORE_FREED) return; /* a runtime that calls it twice */
+  s->state = STORE_FREED;
+  s->freed_from = before;
+  if (before == STORE_ATTACHED) unreport_external(env, s);
+  s->mapping = NULL;
+
+  if (env == NULL || st == NULL) {
+    forget(NULL, s); /* what it watched died with its environment */
+  } else if (ends == ENDS_DENO) {
+    enqueue(st, s); /* no handle may be made here: poll() looks */
+  } else if (ends == ENDS_NODE && before == STORE_ATTACHED &&
+             (st->stage == ENV_ENDING || env_stopping(env))) {
+    if (st->stage == ENV_RUNNING) {
+      st->stage = ENV_ENDING;
+      classify(env, st); /* this one's ArrayBuffer was just detached: escaped */
+    }
+    if (s->fate != FATE_DIES_HERE) range_keep(s->range);
+    forget(env, s);
+  } else if (ends == ENDS_BUN && before == STORE_ATTACHED && st->stage == ENV_ENDING) {
+    range_keep(s->range); /* finalized after the cleanup hook: used elsewhere */
+    forget(env, s);
+  } else if (still_watched(env, s)) {
+    enqueue(st, s);
+  }
+  if (m != NULL) mapping_collected(m);
+  range_store_freed(s->range);
+  store_settle(s);
+}
+
+/* Node calls it on the environment's thread after the ArrayBuffer let go of
+ * the memory (collected, or detached by unmap()), or at the thread's end;
+ * Bun and Deno inside napi_detach_arraybuffer; Deno maybe on another thread. */
+static void store_finalized(napi_env env, void *data, void *hint) {
+  store_t *s = hint;
+  env_state_t *st;
+  (void)data;
+  os_spin_lock(&owners_lock);
+  st = s->owner;
+  if (st != NULL && st->thread != os_thread_self()) {
+    /* Another thread (Deno): leave it to the owner's. */
+    s->remote = true;
+    s->next_remote = st->remote;
+    st->remote = s;
+    os_spin_unlock(&owners_lock);
+    return;
+  }
+  if (st == NULL) {
+    /* The owner ended: no env to use, and perhaps another thread. */
+    finalized_here(NULL, s);
+    os_spin_unlock(&owners_lock);
+    return;
+  }
+  os_spin_unlock(&owners_lock);
+  finalized_here(env, s);
 }
 
 void mapping_drain(napi_env env, env_state_t *st) {
-  mapping_t *m, *next;
+  store_t *s, *next;
   if (os_peek_pointer((void *const *)&st->remote) == NULL) return;
-  os_spin_lock(&owners);
-  m = st->remote;
+  os_spin_lock(&owners_lock);
+  s = st->remote;
   st->remote = NULL;
-  os_spin_unlock(&owners);
-  for (; m != NULL; m = next) {
-    next = m->next_remote;
-    m->next_remote = NULL;
-    finalized_here(env, m);
+  os_spin_unlock(&owners_lock);
+  for (; s != NULL; s = next) {
+    next = s->next_remote;
+    s->next_remote = NULL;
+    s->remote = false;
+    finalized_here(env, s);
   }
 }
 
-static void finalized_here(napi_env env, mapping_t *m) {
+/* ---- handing out -------------------------------------------------------------- */
+
+static void throw_forbidden(napi_env env) {
+  napi_throw_error(env, "ERR_MMAP_IO_EXTERNAL_BUFFERS_FORBIDDEN",
+                   "This runtime forbids Buffers over memory outside its JavaScript "
+                   "heap (the V8 sandbox, as in Electron), so a mapping cannot be "
+                   "handed out as a zero-copy Buffer");
+}
+
+static void shared_finalized(void *data, void *hint);
+
+/* A new Buffer (or SharedArrayBuffer) over `m`'s current pages, as its
+ * current store. On failure an exception is pending and `m` is released
+ * (nothing can have had the addresses). */
+static napi_value new_buffer(napi_env env, mapping_t *m, bool sab) {
   env_state_t *st = m->owner;
-  m->store_freed = true;
-  if (m->registry != NULL) registry_remove(m->registry, m);
-  if (env == NULL || st == NULL) {
-    forget_references(NULL, m);
-  } else if (finalizers_without_handles) {
-    /* No handle may be made here: whether the ArrayBuffer was collected is
-     * asked at the next poll. */
-    enqueue(st, m);
-  } else if (!m->released && transfer_possible && env_stopping(env)) {
-    /* Not the newest live mapping's own ArrayBuffer: teardown has just
-     * detached it, as it would one transferred away. Only those classify()
-     * saw attached are known to die with this environment. */
-    if (!st->classified) classify(env, st);
-    if (!m->reachable) m->escaped = true;
-    forget_references(env, m);
-  } else if (!collected(env, m)) {
-    enqueue(st, m);
-  }
-  settle(env, m);
-}
-
-/* Shared mappings: every thread may reach them, so their state changes
- * under this lock; shared_list holds them all. */
-static os_spinlock_t shared_lock;
-static mapping_t *shared_list;
-static void unlink_shared(mapping_t *m);
-
-void mapping_discard(mapping_t *m) {
-  os_unmap(m->base, m->span, &m->extra);
-  if (m->shared) {
-    os_spin_lock(&shared_lock);
-    unlink_shared(m);
-    os_spin_unlock(&shared_lock);
-  } else {
-    unlink_record(m);
-  }
-  free(m);
-}
-
-bool mapping_to_buffer(napi_env env, mapping_t *m, napi_value *buffer) {
+  napi_value buffer = NULL, arraybuffer;
   napi_status status;
-  napi_value arraybuffer;
-  env_state_t *st = m->owner;
-
-  if (!registry_add(st->registry, m)) {
-    m->store_freed = true; /* no buffer, so no finalizer */
+  /* Not the mapping's yet: a finalizer that runs inside the call must not
+   * end the mapping under us. */
+  store_t *s = store_new(st, m->range, NULL);
+  if (s == NULL) {
     throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
     goto failed;
   }
-  m->pins++; /* in case the runtime runs the finalizer inside the call */
-  status = napi_create_external_buffer(env, m->len, m->base, store_finalized, m, buffer);
-  m->pins--;
+  s->busy++;
+  if (sab) {
+    os_spin_lock(&shared_lock);
+    list_push(&shared_stores, s);
+    os_spin_unlock(&shared_lock);
+    status = create_sab(env, m->base, m->len, shared_finalized, s, &buffer);
+  } else {
+    status = napi_create_external_buffer(env, m->len, m->base, store_finalized, s, &buffer);
+  }
+  if (sab) os_spin_lock(&shared_lock);
+  s->busy--;
   if (status != napi_ok) {
-    /* The runtime will not run the finalizer when it refuses external
-     * buffers; otherwise it may have run it, may run it later, or never:
-     * the record stays for it (a few bytes), the pages go now, as nothing
-     * can have their address. */
-    if (status == napi_no_external_buffers_allowed) {
-      m->store_freed = true;
-      napi_throw_error(env, "ERR_MMAP_IO_EXTERNAL_BUFFERS_FORBIDDEN",
-                       "This runtime forbids Buffers over memory outside its JavaScript "
-                       "heap (the V8 sandbox, as in Electron), so a mapping cannot be "
-                       "handed out as a zero-copy Buffer");
+    if (status == napi_no_external_buffers_allowed) throw_forbidden(env);
+    else throw_napi_failure(env);
+    if (status == napi_no_external_buffers_allowed || s->state == STORE_FREED) {
+      /* No finalizer will come (refused), or it came inside the call. */
+      if (sab) list_unlink(&shared_stores, s);
+      if (s->state != STORE_FREED) {
+        s->state = STORE_FREED;
+        range_store_freed(s->range);
+      }
+      store_settle(s);
     } else {
-      throw_napi_failure(env);
+      /* It may come later, or never: the store stays for it (a few bytes),
+       * detached from a range given back below. */
+      s->state = STORE_DETACHED;
     }
+    if (sab) os_spin_unlock(&shared_lock);
     goto failed;
   }
-  /* Where transfer() can move the pages to another thread, teardown needs
-   * to see the ArrayBuffer (classify()); elsewhere unmap() watches the one
-   * it detaches. */
-  if (transfer_possible &&
-      napi_get_typedarray_info(env, *buffer, NULL, NULL, NULL, &arraybuffer, NULL) == napi_ok)
-    napi_create_reference(env, arraybuffer, 0, &m->ab[0]);
-  report_external(env, m, true);
-  return true;
+  s->mapping = m;
+  m->store = s;
+  if (sab) os_spin_unlock(&shared_lock);
+  if (!sab) {
+    /* Where transfer() can move the memory away, the ArrayBuffer made here is
+     * watched from now on; elsewhere unmap() watches the one it detaches. */
+    if (ends != ENDS_NO_ESCAPE &&
+        napi_get_typedarray_info(env, buffer, NULL, NULL, NULL, &arraybuffer, NULL) == napi_ok)
+      watch(env, s, arraybuffer);
+    report_external(env, s, m->len);
+    if (ends == ENDS_NODE && st->worker && m->range->span > RANGE_BATCH_MAX_SPAN)
+      new_sentinel(env, st);
+  }
+  return buffer;
 
 failed:
-  if (m->registry != NULL) registry_remove(m->registry, m);
-  os_unmap(m->base, m->span, &m->extra);
-  m->pages = PAGES_NONE;
-  m->released = true;
-  if (!m->store_freed) { /* a late finalizer frees it */
-    unlink_record(m);
-    m->owner = NULL;
-    return false;
-  }
-  settle(env, m);
-  return false;
+  /* Nothing can have had the addresses: they go now. */
+  if (m->owner != NULL) registry_remove(m->owner->registry, m->base);
+  if (sab) os_spin_lock(&shared_lock);
+  range_discard(m->range);
+  mapping_end(m);
+  if (sab) os_spin_unlock(&shared_lock);
+  return NULL;
 }
 
-bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
-  registry_t *r = m->registry;
-  /* Unlist first: nothing finds the record while the runtime runs the
-   * finalizer, if it does so inside the detach. */
-  registry_remove(r, m);
-  m->pins++;
+napi_value mapping_hand_out(napi_env env, env_state_t *st, const mapped_t *p, bool sab) {
+  range_t *r = range_new(sab ? NULL : &st->ranges, p->addr, p->len, p->extra);
+  mapping_t *m;
+  if (r == NULL) {
+    os_extra_t extra = p->extra;
+    os_unmap(p->addr, p->len, &extra);
+    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
+    return NULL;
+  }
+  if (sab || p->at_once) range_release_at_once(r);
+  if ((m = mapping_new(sab ? NULL : st, r, p)) == NULL) {
+    range_discard(r);
+    range_drop(r);
+    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
+    return NULL;
+  }
+  if (!sab && !registry_add(st->registry, m->base, m)) {
+    range_discard(r);
+    mapping_end(m);
+    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
+    return NULL;
+  }
+  return new_buffer(env, m, sab);
+}
+
+/* ---- unmap() ------------------------------------------------------------------ */
+
+/* Detach `arraybuffer` (a view's) from `s`, the current store of `m`, which
+ * is taken out of the registry first: a finalizer that runs inside the
+ * detach (Bun, Deno) must find it no longer current. On failure everything
+ * is as it was and an exception is pending. */
+static bool detach(napi_env env, mapping_t *m, napi_value arraybuffer) {
+  store_t *s = m->store;
+  napi_value made = NULL;
+  bool transferred = false, pending = false;
+  /* The ArrayBuffer we made for it, or another one: transfer() moved the
+   * memory, perhaps more than once, past holders we cannot watch. */
+  if (s->ab != NULL) {
+    bool same = false;
+    if (napi_get_reference_value(env, s->ab, &made) == napi_ok && made != NULL)
+      napi_strict_equals(env, made, arraybuffer, &same);
+    transferred = !same; /* or collected while its memory is still in use */
+  }
+  registry_remove(m->owner->registry, m->base);
+  s->mapping = NULL;
+  s->state = STORE_DETACHED;
+  s->busy++;
+  range_pin(s->range);
   if (napi_detach_arraybuffer(env, arraybuffer) != napi_ok) {
-    bool pending = false;
-    m->pins--;
-    if (!m->store_freed) registry_add(r, m); /* cannot fail: its slot is free */
+    range_unpin(s->range);
+    s->busy--;
+    if (s->state == STORE_DETACHED) {
+      s->state = STORE_ATTACHED;
+      s->mapping = m;
+      registry_add(m->owner->registry, m->base, m); /* its slot is free */
+    }
     /* Bun refuses to detach a buffer that an operation in progress holds
      * (fs.read, say): the mapping stays as it was. */
     if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
@@ -431,262 +690,329 @@ bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
                        "The runtime refuses to detach this mapping's ArrayBuffer now (an "
                        "operation in progress, such as fs.read, holds it); the mapping is "
                        "unchanged: unmap() it once that operation completes");
-    settle(env, m);
     return false;
   }
-  m->released = true;
-  watch(env, m, arraybuffer);
-  m->pins--;
-  /* Unless a job holds the pages: they are released when it is done. */
-  if (m->pins == 0 && !m->keep_file) deferred_add(m);
-  settle(env, m);
+  if (transferred) range_keep(s->range);
+  if (s->state == STORE_DETACHED) {
+    unreport_external(env, s);
+    watch(env, s, arraybuffer); /* where it was not watched from its creation */
+    if (s->ab != NULL) enqueue(m->owner, s);
+  }
+  range_unpin(s->range);
+  s->busy--;
   return true;
 }
 
-/* Shared mappings: every thread may reach them, so their state changes
- * under shared_lock. */
+bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
+  store_t *s = m->store;
+  if (!detach(env, m, arraybuffer)) return false;
+  mapping_end(m);
+  store_settle(s);
+  return true;
+}
 
-/* Detach `arraybuffer` and unlist `m`, as unmap() does, without touching
- * its pages. */
-static bool detach(napi_env env, mapping_t *m, napi_value arraybuffer) {
-  registry_t *r = m->registry;
-  bool pending = false;
-  registry_remove(r, m);
-  m->pins++;
-  if (napi_detach_arraybuffer(env, arraybuffer) == napi_ok) {
-    m->pins--;
-    return true;
+/* ---- SharedArrayBuffer mappings ------------------------------------------------- */
+
+/* The runtime lets go of the last SharedArrayBuffer over `s`: on any thread,
+ * with no env. */
+static void shared_finalized(void *data, void *hint) {
+  store_t *s = hint;
+  (void)data;
+  os_spin_lock(&shared_lock);
+  if (s->state != STORE_FREED) {
+    mapping_t *m = s->mapping;
+    s->freed_from = s->state;
+    s->state = STORE_FREED;
+    s->mapping = NULL;
+    list_unlink(&shared_stores, s);
+    if (m != NULL) mapping_end(m);
+    range_store_freed(s->range);
+    if (s->busy == 0) store_settle(s);
   }
-  m->pins--;
-  if (!m->store_freed) registry_add(r, m);
-  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
-    napi_throw_error(env, "ERR_MMAP_IO_CANNOT_DETACH",
-                     "The runtime refuses to detach this mapping's ArrayBuffer now (an "
-                     "operation in progress, such as fs.read, holds it); the mapping is "
-                     "unchanged: unmap() it once that operation completes");
+  os_spin_unlock(&shared_lock);
+}
+
+mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released) {
+  store_t *s;
+  mapping_t *m = NULL;
+  *released = false;
+  if (os_peek_pointer((void *const *)&shared_stores) == NULL || data == NULL) return NULL;
+  os_spin_lock(&shared_lock);
+  for (s = shared_stores; s != NULL; s = s->next) {
+    const uint8_t *base = s->range->base;
+    if (data >= base && len <= s->range->span && (size_t)(data - base) <= s->range->span - len)
+      break;
+  }
+  if (s != NULL) {
+    if (s->mapping != NULL && (size_t)(data - s->mapping->base) + len <= s->mapping->len)
+      m = s->mapping;
+    else if (s->mapping == NULL)
+      *released = true;
+  }
+  os_spin_unlock(&shared_lock);
+  return m;
+}
+
+/* unmap() of a view of a SharedArrayBuffer mapping: its views cannot be
+ * detached; the file's pages go at once (every thread's views read zeros),
+ * the addresses when the runtime lets go of the last SharedArrayBuffer. */
+void mapping_release_shared(mapping_t *m) {
+  os_spin_lock(&shared_lock);
+  m->store->state = STORE_DETACHED;
+  m->store->mapping = NULL;
+  mapping_end(m);
+  os_spin_unlock(&shared_lock);
+}
+
+/* ---- remap() -------------------------------------------------------------------- */
+
+static bool throw_remap_range(napi_env env) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                         "The value of \"length\" is out of range. It must end within the "
+                         "file, or the shared memory, mapped (its last page)");
   return false;
 }
 
-bool mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t new_len,
-                   napi_value *buffer) {
+/* Every check that needs no change, then the file grown if asked: all
+ * before anything moves. */
+static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd, bool grow) {
+  uint64_t size = 0, end = (uint64_t)m->offset + new_len;
+  int err;
+  if (m->owner == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "The argument 'buffer' is a SharedArrayBuffer mapping, which remap() "
+                          "cannot replace: its views in other threads cannot be detached");
+    return false;
+  }
+  if ((err = os_remap_supported(m->map_shared, &m->range->extra)) != 0) {
+    throw_system_error(env, err, "mremap", NULL,
+                       err == syserr_number("ENOTSUP")
+                           ? "a private mapping that cannot grow in place moves, which needs "
+                             "mremap() with MREMAP_DONTUNMAP (Linux 5.13 and later)"
+                           : NULL);
+    return false;
+  }
+  if (!mapping_budget(env, 2, "mremap")) return false;
+  if (fd < 0) return true;
+  /* The fd must be the mapped file, proven before it is grown or trusted. */
+  err = os_fd_is_mapped_file(fd, m->base, &size, &m->range->extra);
+  if (err == syserr_number("EINVAL")) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "The property 'options.fd' is not a descriptor of the file that "
+                          "this mapping maps");
+    return false;
+  }
+  if (err == syserr_number("ENOSYS")) {
+    if (grow) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                            "The property 'options.fd' cannot be proven to be a descriptor of "
+                            "the file that this mapping maps on this system, so remap() does "
+                            "not grow it");
+      return false;
+    }
+    return true; /* the last page is probed instead */
+  }
+  if (err != 0) {
+    throw_system_error(env, err, "fstat", NULL, NULL);
+    return false;
+  }
+  if (grow && size < end) {
+    if ((err = os_grow_fd(fd, end)) != 0) {
+      throw_system_error(env, err, "ftruncate", NULL, NULL);
+      return false;
+    }
+    size = end;
+  }
+  if (size < end) {
+    throw_out_of_range(env, "length", "within the file (shorter: grow it, or pass { grow: true })",
+                       (int64_t)new_len);
+    return false;
+  }
+  return true;
+}
+
+napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t new_len,
+                         int64_t fd, bool grow) {
+  env_state_t *st = m->owner;
+  range_t *r = m->range, *nr;
   size_t new_span = (new_len + page_size - 1) / page_size * page_size;
-  void *addr = m->base;
-  os_extra_t new_extra = m->extra;
+  void *addr = r->base;
+  os_extra_t new_extra = r->extra;
   os_remap_t how = REMAP_IN_PLACE;
-  bool reserved = true, split = new_span <= m->span && os_can_split();
-  mapping_t *nm;
+  store_t *old;
+  bool split = new_span <= r->mapped && os_can_split();
   int err = 0;
 
-  if (!mapping_budget(env, 2, "mremap")) return false;
-  /* The new mapping first, checked, while nothing is detached: a failure
-   * leaves the mapping as it was. (No JavaScript runs in between, so the
-   * old views cannot see a private mapping move.) */
+  if (!remap_checks(env, m, new_len, fd, grow)) return NULL;
+  /* The new pages first, checked, while nothing is detached: a failure
+   * leaves the mapping as it was. No JavaScript runs in between. */
   if (!split) {
-    err = os_remap(m->base, m->span, new_span, m->map_shared, m->offset, m->prot, &m->extra,
-                   &new_extra, &addr, &how, &reserved);
-    if (err == 0 && new_span > m->span) {
+    err = os_remap(r->base, r->mapped, new_span, m->map_shared, m->offset, m->prot, &r->extra,
+                   &new_extra, &addr, &how);
+    if (err == 0 && new_span > r->mapped) {
       /* Past the end of the file (or of shared memory), a page's first
        * touch raises SIGBUS: see that the last page can be read. */
       int probe = os_prefetch((uint8_t *)addr + new_span - page_size, page_size);
       if (probe != 0) {
-        os_unremap(m->base, m->span, addr, new_span, how, &new_extra);
+        os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
         err = probe == syserr_number("EFAULT") ? syserr_number("ERANGE") : probe;
       }
     }
-    if (err == syserr_number("ERANGE")) {
-      napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                             "The value of \"length\" is out of range. It must end within the "
-                             "file, or the shared memory, mapped (its last page)");
-      return false;
-    }
+    if (err == syserr_number("ERANGE")) return throw_remap_range(env), NULL;
     if (err != 0) {
       throw_system_error(env, err, "mremap", NULL, NULL);
-      return false;
+      return NULL;
     }
   }
-  if ((nm = mapping_new(m->owner, addr, new_len, new_extra)) == NULL) {
-    if (!split) os_unremap(m->base, m->span, addr, new_span, how, &new_extra);
+  nr = r;
+  if (!split && how != REMAP_IN_PLACE &&
+      (nr = range_new(&st->ranges, addr, new_len, new_extra)) == NULL) {
+    os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
     throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL, NULL);
-    return false;
+    return NULL;
   }
+  if (nr != r && m->at_once) range_release_at_once(nr);
+  if (nr != r && how == REMAP_DUPLICATE && !os_mapped_files_locked()) {
+    /* Its pages kept while the mapping lives: room for it first, after
+     * dropping the earlier ranges already given back. */
+    range_t **earlier;
+    unsigned i, n = 0;
+    for (i = 0; i < m->n_earlier; i++) {
+      if (m->earlier[i]->state == RANGE_RELEASED) range_drop(m->earlier[i]);
+      else m->earlier[n++] = m->earlier[i];
+    }
+    m->n_earlier = n;
+    earlier = realloc(m->earlier, (m->n_earlier + 1) * sizeof *earlier);
+    if (earlier == NULL) {
+      os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
+      range_discard(nr);
+      range_drop(nr);
+      throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL, NULL);
+      return NULL;
+    }
+    m->earlier = earlier;
+  }
+  old = m->store;
   if (!detach(env, m, arraybuffer)) { /* Bun: in use; nothing changed */
-    if (!split) os_unremap(m->base, m->span, addr, new_span, how, &new_extra);
-    nm->store_freed = true;
-    nm->pages = PAGES_NONE;
-    settle(env, nm);
-    return false;
+    if (nr != r) {
+      os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
+      range_discard(nr);
+      range_drop(nr);
+    } else if (!split) {
+      os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
+    }
+    return NULL;
   }
-  nm->map_shared = m->map_shared;
-  nm->prot = m->prot;
-  nm->no_defer = m->no_defer;
-  nm->offset = m->offset;
-  m->released = true;
-  watch(env, m, arraybuffer);
-  report_external(env, m, false);
-
-  /* What the old record still owns, for settle() to release as unmap()
-   * releases it. */
-  if (split) {
-    m->extra.file = 0; /* the new record has the handles */
-    m->extra.section = 0;
-    if (new_span == m->span) {
-      m->pages = PAGES_NONE; /* the same pages */
+  /* The same mapping from here on, with a new Buffer. */
+  if (nr == r) {
+    if (split) range_need(r, new_span); /* a shorter mapping: the rest goes */
+    else range_grow(r, new_span);       /* grown where it was */
+  } else {
+    m->range = nr;
+    if (how == REMAP_DUPLICATE && !os_mapped_files_locked()) {
+      /* The old range keeps the same pages (a pending fs.read into the old
+       * Buffer still reaches the file) while the mapping lives; it is no
+       * longer needed for itself. */
+      m->earlier[m->n_earlier++] = r;
+      range_keep_pages(r, true);
+      range_need(r, 0);
     } else {
-      m->base += new_span; /* the rest of the old mapping */
-      m->span -= new_span;
-      m->keep_file = true;
+      /* Moved (its page tables went with it; MREMAP_DONTUNMAP left the old
+       * range mapped and ours), or Windows, where a mapped file cannot be
+       * deleted: the old range is released as unmap() releases it. */
+      range_need(r, 0);
+      range_drop(r);
     }
-  } else if (how == REMAP_IN_PLACE) {
-    m->pages = PAGES_NONE;
-  } else if (how == REMAP_MOVED) {
-    m->pages = reserved ? PAGES_PLACEHOLDER : PAGES_NONE;
-    if (reserved && m->owner != NULL) m->owner->placeholders++;
-  } else { /* REMAP_DUPLICATE: the old range is still the old mapping */
-    /* ...kept until nothing reaches it, but where a mapped file cannot be
-     * deleted (Windows) released at once, as unmap() releases it. */
-    m->keep_file = !os_mapped_files_locked();
   }
-  /* Kept mappings are given back when nothing can reach them, polled as
-   * placeholders are. */
-  if (m->keep_file && m->owner != NULL) m->owner->placeholders++;
-  settle(env, m);
-  return mapping_to_buffer(env, nm, buffer);
-}
-
-void mapping_pin(mapping_t *m) {
-  if (m->shared) os_spin_lock(&shared_lock);
-  m->pins++;
-  if (m->shared) os_spin_unlock(&shared_lock);
-}
-
-void mapping_unpin(napi_env env, mapping_t *m) {
-  if (!m->shared) {
-    m->pins--;
-    settle(env, m);
-    return;
-  }
-  os_spin_lock(&shared_lock);
-  m->pins--;
-  settle(NULL, m);
-  os_spin_unlock(&shared_lock);
-}
-
-/* ---- SharedArrayBuffer mappings ------------------------------------------ */
-
-bool mapping_shared_supported(void) { return create_sab != NULL; }
-
-mapping_t *mapping_new_shared(void *addr, size_t len, os_extra_t extra) {
-  mapping_t *m = calloc(1, sizeof *m);
-  if (m == NULL) return NULL;
   m->base = addr;
-  m->len = len;
-  m->span = (len + page_size - 1) / page_size * page_size;
-  m->extra = extra;
-  m->pages = PAGES_FILE;
-  m->shared = true;
-  os_spin_lock(&shared_lock);
-  list_push(&shared_list, m);
-  os_spin_unlock(&shared_lock);
-  return m;
-}
-
-/* With shared_lock held. */
-static void unlink_shared(mapping_t *m) { list_unlink(&shared_list, m); }
-
-/* The runtime lets go of the last SharedArrayBuffer over `m`: on any
- * thread, with no env. */
-static void shared_finalized(void *data, void *hint) {
-  mapping_t *m = hint;
-  (void)data;
-  os_spin_lock(&shared_lock);
-  unlink_shared(m);
-  m->store_freed = true;
-  settle(NULL, m); /* frees it */
-  os_spin_unlock(&shared_lock);
-}
-
-bool mapping_to_sharedarraybuffer(napi_env env, mapping_t *m, napi_value *sab) {
-  napi_status status;
-  mapping_pin(m);
-  status = create_sab(env, m->base, m->len, shared_finalized, m, sab);
-  os_spin_lock(&shared_lock);
-  m->pins--;
-  if (status == napi_ok) {
-    os_spin_unlock(&shared_lock);
-    return true;
+  m->len = new_len;
+  store_settle(old);
+  if (!registry_add(st->registry, m->base, m)) {
+    throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL,
+                       "the old Buffer was detached, and the mapping released");
+    mapping_end(m);
+    return NULL;
   }
-  if (status == napi_no_external_buffers_allowed)
-    napi_throw_error(env, "ERR_MMAP_IO_EXTERNAL_BUFFERS_FORBIDDEN",
-                     "This runtime forbids Buffers over memory outside its JavaScript "
-                     "heap (the V8 sandbox, as in Electron), so a mapping cannot be "
-                     "handed out as a zero-copy Buffer");
-  else throw_napi_failure(env);
-  /* Nothing can have the address; a finalizer that did or will run finds
-   * the record (kept for it, unless it ran) with the pages gone. */
-  if (m->pages == PAGES_FILE) os_unmap(m->base, m->span, &m->extra);
-  m->pages = PAGES_NONE;
-  m->released = true;
-  if (m->store_freed || status == napi_no_external_buffers_allowed) {
-    unlink_shared(m);
-    m->store_freed = true;
-    settle(NULL, m);
-  }
-  os_spin_unlock(&shared_lock);
-  return false;
+  return new_buffer(env, m, false);
 }
 
-mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released) {
-  mapping_t *m;
-  *released = false;
-  if (os_peek_pointer((void *const *)&shared_list) == NULL || data == NULL) return NULL;
-  os_spin_lock(&shared_lock);
-  for (m = shared_list; m != NULL; m = m->next)
-    if (data >= m->base && len <= m->len && (size_t)(data - m->base) <= m->len - len) break;
-  if (m != NULL && m->released) {
-    *released = true;
-    m = NULL;
-  }
-  os_spin_unlock(&shared_lock);
-  return m;
+/* ---- poll ----------------------------------------------------------------------- */
+
+/* Whether `s` still waits for its ArrayBuffer; requeued if so. */
+static void look(napi_env env, env_state_t *st, store_t *s) {
+  if (still_watched(env, s)) enqueue(st, s);
+  else store_settle(s);
 }
 
-void mapping_release_shared(mapping_t *m) {
-  os_spin_lock(&shared_lock);
-  if (!m->released) {
-    m->released = true;
-    settle(NULL, m); /* a placeholder until the finalizer */
-  }
-  os_spin_unlock(&shared_lock);
+void mapping_poll_some(napi_env env, env_state_t *st) {
+  /* Two per map(): enough to keep up with a loop that unmaps as often as
+   * it maps. */
+  int n = st->queued < 2 ? (int)st->queued : 2;
+  while (n-- > 0) look(env, st, dequeue(st));
 }
 
-/* ---- the environment's end ---------------------------------------------- */
+size_t mapping_poll(napi_env env, env_state_t *st) {
+  size_t n = st->queued;
+  st->flush_due = false;
+  range_flush(&st->ranges);
+  while (n-- > 0) look(env, st, dequeue(st));
+  return st->queued;
+}
 
-void mapping_teardown(env_state_t *st) {
-  mapping_t *m, *next;
+bool mapping_flush_due(env_state_t *st) {
+  if (st->flush_due || !range_batch_pending(&st->ranges)) return false;
+  st->flush_due = true;
+  return true;
+}
+
+void mapping_flush(env_state_t *st) { range_flush(&st->ranges); }
+
+size_t mapping_watched(const env_state_t *st) { return st->queued; }
+
+/* ---- the environment's end ------------------------------------------------------- */
+
+void mapping_teardown(napi_env env, env_state_t *st) {
+  store_t *s, *next;
+  if (st->hooked) napi_remove_env_cleanup_hook(env, cleanup_hook, st);
   mapping_drain(NULL, st);
-  deferred_flush(st);
-  os_spin_lock(&owners);
-  for (m = st->all; m != NULL; m = m->next) m->owner = NULL;
-  os_spin_unlock(&owners);
-  m = st->all;
-  /* Node has run every finalizer by now and freed the environment's
-   * references. Deno runs them after this, as the isolate goes, and a
-   * mapping still listed may be in use by another thread: its file's pages
-   * go now, its addresses stay reserved until its finalizer comes (and
-   * frees the record), whenever and wherever that is. */
-  while (m != NULL) {
-    next = m->next;
-    m->prev = m->next = NULL;
-    m->waiting = false;
-    m->external = false; /* the environment's isolate is gone */
-    m->ab[0] = m->ab[1] = NULL;
-    if (m->registry != NULL) {
-      registry_remove(m->registry, m);
-      m->released = true;
-    }
-    settle(NULL, m);
-    m = next;
+  os_spin_lock(&owners_lock);
+  for (s = st->stores; s != NULL; s = s->next) s->owner = NULL;
+  os_spin_unlock(&owners_lock);
+  /* Live mappings whose Buffers the runtime has not finalized (Deno does it
+   * after this): released; their stores wait for their finalizers, owned by
+   * no environment. */
+  while (st->live != NULL) {
+    mapping_t *m = st->live;
+    registry_remove(st->registry, m->base);
+    if (m->store != NULL) m->store->state = STORE_DETACHED;
+    mapping_end(m);
   }
+  /* What was watched dies with the environment. */
+  for (s = st->stores; s != NULL; s = next) {
+    next = s->next;
+    s->prev = s->next = NULL;
+    s->queued = false;
+    forget(NULL, s);
+    store_settle(s);
+  }
+  range_env_end(&st->ranges);
   registry_free(st->registry);
   free(st);
+}
+
+napi_value mapping_reserved(napi_env env) {
+  size_t kept, kept_bytes, waiting, waiting_bytes;
+  napi_value result, v;
+  range_totals(&kept, &kept_bytes, &waiting, &waiting_bytes);
+  if (napi_create_object(env, &result) != napi_ok) return NULL;
+#define SET(name, value)                                                   \
+  if (napi_create_double(env, (double)(value), &v) != napi_ok ||           \
+      napi_set_named_property(env, result, name, v) != napi_ok) \
+    return NULL;
+  SET("kept", kept)
+  SET("keptBytes", kept_bytes)
+  SET("waiting", waiting)
+  SET("waitingBytes", waiting_bytes)
+#undef SET
+  return result;
 }

@@ -1,7 +1,8 @@
 /*
  * mmap-io: the module's exports. The functions are in calls.c (synchronous)
- * and jobs.c (threadpool), the lifetime of mappings in mapping.c, the
- * process's mapping budget in budget.c, the OS behind os.h.
+ * and jobs.c (threadpool), mappings and their Buffers in mapping.c, the
+ * address ranges they live in (and the invariant) in range.c, the process's
+ * mapping budget in budget.c, the OS behind os.h.
  */
 #include <node_api.h>
 
@@ -102,29 +103,27 @@ static napi_value make_features(napi_env env) {
   return obj;
 }
 
-/* Whether ArrayBuffer.prototype.transfer exists in this runtime. */
-static bool has_transfer(napi_env env) {
-  napi_value global, ctor, proto, fn;
-  napi_valuetype type = napi_undefined;
-  return napi_get_global(env, &global) == napi_ok &&
-         napi_get_named_property(env, global, "ArrayBuffer", &ctor) == napi_ok &&
-         napi_get_named_property(env, ctor, "prototype", &proto) == napi_ok &&
-         napi_get_named_property(env, proto, "transfer", &fn) == napi_ok &&
-         napi_typeof(env, fn, &type) == napi_ok && type == napi_function;
-}
-
-/* Whether the runtime defines the global `name` (Deno, Bun). */
-static bool has_global(napi_env env, const char *name) {
-  napi_value global;
-  bool has = false;
-  return napi_get_global(env, &global) == napi_ok &&
-         napi_has_named_property(env, global, name, &has) == napi_ok && has;
-}
-
 static void finalize_state(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
-  mapping_teardown(data);
+  mapping_teardown(env, data);
+}
+
+/* setup(worker): lib/ says whether this environment is a worker thread's
+ * (whose end mmap-io must tell apart from the process's). */
+static napi_value js_setup(napi_env env, napi_callback_info info) {
+  napi_value arg;
+  size_t argc = 1;
+  bool worker = false;
+  env_state_t *st;
+  CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "setup() takes 1 argument");
+    return NULL;
+  }
+  CHECK(env, napi_get_value_bool(env, arg, &worker));
+  CHECK(env, napi_get_instance_data(env, (void **)&st));
+  mapping_set_worker(st, worker);
+  return NULL;
 }
 
 #define FUNCTION(name, fn) \
@@ -134,6 +133,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   env_state_t *st;
   napi_value constants, features, kinds, errors, refused, batch;
   napi_property_descriptor functions[] = {
+      FUNCTION("setup", js_setup),
       FUNCTION("map", js_map),
       FUNCTION("unmap", js_unmap),
       FUNCTION("advise", js_advise),
@@ -157,18 +157,13 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FUNCTION("residencyAsync", js_residency_async),
   };
 
-  /* The same values in every environment; a race between workers here only
-   * writes them twice. */
-  mapping_init();
-  if (has_transfer(env)) transfer_possible = true;
-  if (has_global(env, "Deno")) finalizers_without_handles = true;
-
-  if ((st = env_state_new()) == NULL) {
+  mapping_init(env);
+  if ((st = env_state_new(env)) == NULL) {
     napi_throw_error(env, "ENOMEM", "mmap-io: out of memory");
     return NULL;
   }
   if (napi_set_instance_data(env, st, finalize_state, NULL) != napi_ok) {
-    mapping_teardown(st);
+    mapping_teardown(env, st);
     throw_napi_failure(env);
     return NULL;
   }
@@ -185,9 +180,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   CHECK(env, napi_set_named_property(env, exports, "adviceKinds", kinds));
   CHECK(env, napi_set_named_property(env, exports, "systemErrors", errors));
   CHECK(env, napi_set_named_property(env, exports, "refusedFlags", refused));
-  CHECK(env, napi_create_uint32(env, DEFER_BATCH, &batch));
+  CHECK(env, napi_create_uint32(env, RANGE_BATCH, &batch));
   CHECK(env, napi_set_named_property(env, exports, "deferBatch", batch));
-  CHECK(env, napi_create_double(env, (double)DEFER_MAX_SPAN, &batch));
+  CHECK(env, napi_create_double(env, (double)RANGE_BATCH_MAX_SPAN, &batch));
   CHECK(env, napi_set_named_property(env, exports, "deferMaxSpan", batch));
   return exports;
 }

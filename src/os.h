@@ -124,18 +124,25 @@ typedef enum {
   REMAP_DUPLICATE, /* a second mapping of the same pages elsewhere; the old
                       one is untouched, for the caller to release */
   REMAP_MOVED      /* moved elsewhere (its page tables with it); the old
-                      range is a placeholder, or free when *reserved is false */
+                      range is still mapped, to nothing of value, and ours:
+                      the caller puts its placeholder over it */
 } os_remap_t;
 
+/* 0 when os_remap() can serve a mapping that is `shared` (MAP_SHARED) or
+ * not; ENOSYS where the OS cannot remap at all (macOS and the BSDs; on
+ * Windows, anything but a shared view of a file), ENOTSUP for a private
+ * mapping where a move would leave the old range free for a moment
+ * (Linux without MREMAP_DONTUNMAP, qemu-user). Asked before anything
+ * changes. */
+int os_remap_supported(bool shared, const os_extra_t *extra);
 /* Grow the mapping at [addr, addr + old_len) to new_len bytes (both whole
  * pages), keeping its pages: in place when the range after it is free,
  * else a duplicate of a shared mapping (which leaves the old one mapped),
- * else a move. ENOSYS where the OS cannot (macOS and the BSDs; on Windows,
- * anything but a shared view of a file), ERANGE when the file is shorter
- * than the new range and the OS would have grown it (Windows). */
+ * else a move that leaves the old range mapped. No address that was mapped
+ * is ever free, even for a moment. ERANGE when the file is shorter than the
+ * new range and the OS would have grown it (Windows). */
 int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
-             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how,
-             bool *reserved);
+             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how);
 /* Whether part of a mapping can be unmapped or replaced on its own (POSIX);
  * Windows unmaps whole views only. */
 bool os_can_split(void);
@@ -146,8 +153,9 @@ bool os_mapped_files_locked(void);
 void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_remap_t how,
                 os_extra_t *new_extra);
 /* Whether `fd` is the file mapped at `addr` (0), another file (EINVAL), or
- * cannot be told (ENOSYS); and the file's size. */
-int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size);
+ * cannot be told (ENOSYS); and the file's size. Asks the kernel about the
+ * one mapping that covers `addr` (merged with neighbours or not). */
+int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_t *extra);
 /* Grow the file to `size` bytes if it is shorter (never shrinks). */
 int os_grow_fd(int64_t fd, uint64_t size);
 
@@ -180,6 +188,9 @@ typedef struct {
 } os_feature_t;
 /* Fills `out` (at most `max` entries) and returns how many it filled. */
 size_t os_features(os_feature_t *out, size_t max);
+
+/* A monotonic clock in milliseconds (coarse: for intervals of 100 ms). */
+uint64_t os_monotonic_ms(void);
 
 /* The calling thread, comparable with ==. */
 uintptr_t os_thread_self(void);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <sys/sysmacros.h> /* major(), minor() */
 #endif
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "glibc_compat.h"
@@ -442,14 +444,25 @@ static int dontunmap_works(void) {
 }
 #endif
 
-int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
-             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how,
-             bool *reserved) {
+int os_remap_supported(bool shared, const os_extra_t *extra) {
+  (void)extra;
 #if defined(__linux__)
-  void *p;
+  /* A private mapping that cannot grow in place moves; the move must leave
+   * the old range mapped (and ours) until its placeholder replaces it. */
+  return shared || dontunmap_works() ? 0 : -ENOTSUP;
+#else
+  (void)shared;
+  return -ENOSYS; /* no mremap() */
+#endif
+}
+
+int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
+             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how) {
+#if defined(__linux__)
+  void *p, *grown;
   (void)offset;
+  (void)prot;
   *new_extra = *extra;
-  *reserved = true;
   /* Where it is, when the range after it is free. */
   if ((p = mremap(addr, old_len, new_len, 0)) != MAP_FAILED) {
     *new_addr = p;
@@ -457,38 +470,29 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
     return 0;
   }
   if (errno != ENOMEM) return last_error();
-  if (shared) {
-    /* The page tables to a new range, the old range left mapped to the
-     * same pages (they fault in again only if a stale pointer touches
-     * them), then grown where it is or moved again with its page tables:
-     * the resident pages need no fault in the new mapping. Neither call
-     * uses MREMAP_FIXED, so a failure leaves no hole anywhere. */
-    if (dontunmap_works() && (p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
-                                         NULL)) != MAP_FAILED) {
-      void *grown = mremap(p, old_len, new_len, MREMAP_MAYMOVE);
-      if (grown != MAP_FAILED) {
-        *new_addr = grown;
-        *how = REMAP_DUPLICATE;
-        return 0;
-      }
-      munmap(p, old_len); /* no one has its address */
+  /* The page tables to a new range, the old range left mapped (shared: to
+   * the same pages, which fault in again only if a stale pointer touches
+   * them; private: to nothing of value, until the caller's placeholder),
+   * then grown where it is or moved again with its page tables. Neither
+   * call uses MREMAP_FIXED, so a failure leaves no hole anywhere. */
+  if (dontunmap_works() &&
+      (p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL)) !=
+          MAP_FAILED) {
+    if ((grown = mremap(p, old_len, new_len, MREMAP_MAYMOVE)) != MAP_FAILED) {
+      *new_addr = grown;
+      *how = shared ? REMAP_DUPLICATE : REMAP_MOVED;
+      return 0;
     }
-    /* old_len 0: a new mapping of the same pages, the old one untouched:
-     * no address that anything still holds is ever free. */
-    if ((p = mremap(addr, 0, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) return last_error();
-    *new_addr = p;
-    *how = REMAP_DUPLICATE;
-    return 0;
+    /* Back over the old range, which was never unmapped: still ours. */
+    if (shared) munmap(p, old_len); /* no one has its address */
+    else mremap(p, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);
+    if (!shared) return -ENOMEM;
   }
-  /* A private mapping cannot be duplicated (its own pages would be lost):
-   * move it, and take the old range back at once as a placeholder. */
-  if ((p = mremap(addr, old_len, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) return last_error();
-  *reserved =
-      mmap(addr, old_len, PROT_READ | PROT_WRITE,
-           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0) == addr;
-  (void)prot;
+  if (!shared) return -ENOTSUP; /* os_remap_supported() said so */
+  /* old_len 0: a new mapping of the same pages, the old one untouched. */
+  if ((p = mremap(addr, 0, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) return last_error();
   *new_addr = p;
-  *how = REMAP_MOVED;
+  *how = REMAP_DUPLICATE;
   return 0;
 #else
   (void)addr;
@@ -501,7 +505,6 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
   (void)new_extra;
   (void)new_addr;
   (void)how;
-  (void)reserved;
   return -ENOSYS; /* no mremap() */
 #endif
 }
@@ -513,7 +516,9 @@ void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_r
   switch (how) {
     case REMAP_IN_PLACE: mremap(addr, new_len, old_len, 0); break; /* shrinking cannot fail */
     case REMAP_DUPLICATE: munmap(new_addr, new_len); break;
-    case REMAP_MOVED: /* back over its placeholder */
+    case REMAP_MOVED:
+      /* Back over the old range: MREMAP_DONTUNMAP left it mapped, so it is
+       * still ours, whatever else happened meanwhile. */
       mremap(new_addr, new_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);
       break;
   }
@@ -526,32 +531,91 @@ void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_r
 #endif
 }
 
-int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size) {
+#if defined(__linux__)
+/* PROCMAP_QUERY (Linux 6.11): the kernel's record of the mapping that covers
+ * an address, asked of /proc/self/maps with one ioctl, without reading it. */
+struct procmap_query_v1 {
+  uint64_t size;
+  uint64_t query_flags;
+  uint64_t query_addr;
+  uint64_t vma_start;
+  uint64_t vma_end;
+  uint64_t vma_flags;
+  uint64_t vma_page_size;
+  uint64_t vma_offset;
+  uint64_t inode;
+  uint32_t dev_major;
+  uint32_t dev_minor;
+  uint32_t vma_name_size;
+  uint32_t build_id_size;
+  uint64_t vma_name_addr;
+  uint64_t build_id_addr;
+};
+#define PROCMAP_QUERY_IOCTL _IOWR('f', 17, struct procmap_query_v1)
+
+/* The device and inode of the file mapped at `addr` (0 when it maps no
+ * file): 0, or ENOSYS when the kernel cannot say. */
+static int mapped_file_of(void *addr, unsigned long *major, unsigned long *minor,
+                          unsigned long *inode) {
+  static int query_works = 1;
+  char line[512];
+  unsigned long start, end;
+  int result = -ENOSYS, fd;
+  FILE *f;
+  if (__atomic_load_n(&query_works, __ATOMIC_RELAXED) &&
+      (fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)) >= 0) {
+    struct procmap_query_v1 q;
+    memset(&q, 0, sizeof q);
+    q.size = sizeof q;
+    q.query_addr = (uint64_t)(uintptr_t)addr;
+    if (ioctl(fd, PROCMAP_QUERY_IOCTL, &q) == 0) {
+      *major = q.dev_major;
+      *minor = q.dev_minor;
+      *inode = (unsigned long)q.inode;
+      result = 0;
+    } else if (errno == ENOTTY || errno == EINVAL || errno == ENOSYS) {
+      __atomic_store_n(&query_works, 0, __ATOMIC_RELAXED); /* an older kernel, or qemu */
+    }
+    close(fd);
+    if (result == 0) return 0;
+  }
+  /* Else the line of /proc/self/maps whose range contains the address (the
+   * kernel may have merged the mapping with a neighbour, so it need not
+   * start there): "start-end perms offset major:minor inode path". */
+  if ((f = fopen("/proc/self/maps", "re")) == NULL) return -ENOSYS;
+  while (fgets(line, sizeof line, f) != NULL) {
+    size_t n = strlen(line);
+    bool whole = n > 0 && line[n - 1] == '\n';
+    if (sscanf(line, "%lx-%lx %*s %*x %lx:%lx %lu", &start, &end, major, minor, inode) == 5 &&
+        (unsigned long)(uintptr_t)addr >= start && (unsigned long)(uintptr_t)addr < end)
+      result = 0;
+    /* A path longer than the buffer: skip the rest of its line. */
+    while (!whole && fgets(line, sizeof line, f) != NULL) {
+      n = strlen(line);
+      whole = n > 0 && line[n - 1] == '\n';
+    }
+    if (result == 0) break;
+  }
+  fclose(f);
+  return result;
+}
+#endif
+
+int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_t *extra) {
   struct stat st;
+  (void)extra;
   if ((int64_t)(int)fd != fd) return -EBADF;
   if (fstat((int)fd, &st) != 0) return last_error();
   *size = (uint64_t)st.st_size;
 #if defined(__linux__)
   {
-    /* The mapping's line in /proc/self/maps: "start-end perms offset
-     * major:minor inode path". */
-    char line[512];
-    unsigned long start, major, minor, inode;
-    int result = -ENOSYS;
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (f == NULL) return -ENOSYS;
-    while (fgets(line, sizeof line, f) != NULL) {
-      if (sscanf(line, "%lx-%*x %*s %*x %lx:%lx %lu", &start, &major, &minor, &inode) != 4)
-        continue;
-      if (start != (unsigned long)addr) continue;
-      result = inode == (unsigned long)st.st_ino && major == major(st.st_dev) &&
-                       minor == minor(st.st_dev)
-                   ? 0
-                   : -EINVAL;
-      break;
-    }
-    fclose(f);
-    return result;
+    unsigned long major, minor, inode;
+    int err = mapped_file_of(addr, &major, &minor, &inode);
+    if (err != 0) return err;
+    return inode == (unsigned long)st.st_ino && major == major(st.st_dev) &&
+                   minor == minor(st.st_dev)
+               ? 0
+               : -EINVAL;
   }
 #else
   (void)addr;
@@ -682,6 +746,15 @@ const char *os_lock_hint(int err, size_t len) {
   return err == -ENOMEM ? "the range has pages that cannot be locked: PROT_NONE pages, or "
                           "pages past the end of the file"
                         : NULL;
+}
+
+uint64_t os_monotonic_ms(void) {
+  struct timespec ts;
+#if defined(CLOCK_MONOTONIC_COARSE)
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+#endif
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 uintptr_t os_thread_self(void) { return (uintptr_t)pthread_self(); }

@@ -357,9 +357,15 @@ int os_protect(void *addr, size_t len, int prot) {
   return VirtualProtect(addr, len, page_protection(prot, private_copy), &old) ? 0 : last_error();
 }
 
+int os_remap_supported(bool shared, const os_extra_t *extra) {
+  /* A shared view of a file only: a new view of it, the old one untouched.
+   * (A copy-on-write view would lose its own pages; pagefile-backed memory
+   * has a fixed size.) */
+  return shared && extra->file != 0 ? 0 : syserr_number("ENOSYS");
+}
+
 int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
-             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how,
-             bool *reserved) {
+             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how) {
   HANDLE file = (HANDLE)extra->file, mapping, dup = NULL;
   LARGE_INTEGER size;
   uint64_t end = (uint64_t)offset + new_len;
@@ -368,11 +374,7 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
   int err = 0;
   (void)addr;
   (void)old_len;
-  *reserved = true;
-  /* A shared view of a file only: a new view of it, the old one untouched.
-   * (A copy-on-write view would lose its own pages; pagefile-backed memory
-   * has a fixed size.) */
-  if (!shared || file == NULL) return syserr_number("ENOSYS");
+  if (os_remap_supported(shared, extra) != 0) return syserr_number("ENOSYS");
   /* CreateFileMapping would grow the file to the new size: refuse instead,
    * as on POSIX (lib/ grows it first when asked to). */
   if (!GetFileSizeEx(file, &size)) return last_error();
@@ -406,14 +408,25 @@ void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_r
   os_unmap(new_addr, new_len, new_extra);
 }
 
-int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size) {
+int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_t *extra) {
   HANDLE file = handle_of(fd);
   LARGE_INTEGER bytes;
+  BY_HANDLE_FILE_INFORMATION given, mapped;
   (void)addr;
   if (file == INVALID_HANDLE_VALUE) return syserr_number("EBADF");
   if (!GetFileSizeEx(file, &bytes)) return last_error();
   *size = (uint64_t)bytes.QuadPart;
-  return syserr_number("ENOSYS"); /* which file the view maps cannot be told cheaply */
+  /* The view keeps a handle of the file it maps (shared views of files): the
+   * same volume and file index is the same file. */
+  if (extra->file == 0) return syserr_number("ENOSYS");
+  if (!GetFileInformationByHandle(file, &given) ||
+      !GetFileInformationByHandle((HANDLE)extra->file, &mapped))
+    return last_error();
+  return given.dwVolumeSerialNumber == mapped.dwVolumeSerialNumber &&
+                 given.nFileIndexHigh == mapped.nFileIndexHigh &&
+                 given.nFileIndexLow == mapped.nFileIndexLow
+             ? 0
+             : syserr_number("EINVAL");
 }
 
 int os_grow_fd(int64_t fd, uint64_t size) {
@@ -508,6 +521,8 @@ const char *os_lock_hint(int err, size_t len) {
 }
 
 uintptr_t os_thread_self(void) { return (uintptr_t)GetCurrentThreadId(); }
+
+uint64_t os_monotonic_ms(void) { return (uint64_t)GetTickCount64(); }
 
 void *os_peek_pointer(void *const *p) {
   return InterlockedCompareExchangePointer((void *volatile *)p, NULL, NULL);

@@ -43,7 +43,7 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   void *addr = NULL;
   os_extra_t extra = {0};
   env_state_t *st;
-  mapping_t *m;
+  mapped_t pages;
   int err;
 
   CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
@@ -79,17 +79,14 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
     CHECK(env, napi_get_null(env, &result));
     return result;
   }
-  m = shared ? mapping_new_shared(addr, size, extra) : mapping_new(st, addr, size, extra);
-  if (m == NULL) {
-    os_unmap(addr, size, &extra);
-    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
-    return NULL;
-  }
-  m->prot = readonly ? 1 : 3; /* PROT_READ, PROT_READ | PROT_WRITE: the same values everywhere */
-  m->map_shared = true;
-  m->no_defer = !readonly; /* a stale pointer's writes would reach it */
-  if (shared) return mapping_to_sharedarraybuffer(env, m, &result) ? result : NULL;
-  return mapping_to_buffer(env, m, &result) ? result : NULL;
+  pages.addr = addr;
+  pages.len = size;
+  pages.extra = extra;
+  pages.prot = readonly ? 1 : 3; /* PROT_READ, PROT_READ | PROT_WRITE: the same values everywhere */
+  pages.map_shared = true;
+  pages.at_once = !readonly; /* a stale pointer's writes would reach it */
+  pages.offset = 0;
+  return mapping_hand_out(env, st, &pages, shared);
 }
 
 /* shmSize(name) -> its size in bytes */

@@ -53,12 +53,16 @@ bool get_view(napi_env env, napi_value value, view_t *view) {
   if (napi_get_arraybuffer_info(env, view->arraybuffer, &ab_data, &ab_len) == napi_ok &&
       ab_data != NULL) {
     if (napi_get_instance_data(env, &instance) != napi_ok || instance == NULL) goto napi_failed;
-    m = registry_find(((env_state_t *)instance)->registry, ab_data);
-    /* The ArrayBuffer is exactly the mapping; anything else is not ours. */
-    if (m != NULL && m->len == ab_len && view->data >= m->base &&
-        view->len <= m->len - (size_t)(view->data - m->base)) {
-      view->mapping = m;
-      return true;
+    /* The ArrayBuffer is exactly the mapping's Buffer; anything else is not
+     * ours. */
+    if ((m = mapping_find(instance, ab_data, ab_len)) != NULL) {
+      uint8_t *base;
+      size_t len;
+      mapping_bounds(m, &base, &len);
+      if (view->data >= base && view->len <= len - (size_t)(view->data - base)) {
+        view->mapping = m;
+        return true;
+      }
     }
   }
   /* A view of a SharedArrayBuffer mapping, in any thread. Only such a
@@ -107,9 +111,10 @@ bool begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
     return false;
   }
   c->first = c->view.data + c->offset;
+  mapping_bounds(c->m, &c->base, &c->mapping_len);
   /* Round down to the page: the mapping's base is page-aligned, so this
    * never leaves the mapping. */
-  c->start = c->m->base + ((size_t)(c->first - c->m->base) / page_size) * page_size;
+  c->start = c->base + ((size_t)(c->first - c->base) / page_size) * page_size;
   c->len = length == 0 ? 0 : (size_t)(c->first + length - c->start);
   return true;
 }
@@ -118,8 +123,8 @@ bool check_whole_pages(napi_env env, const call_t *c, bool to_end_ok, const char
   char range[160];
   size_t end;
   if (c->len == 0) return true;
-  end = (size_t)(c->start - c->m->base) + c->len;
-  if (c->first == c->start && (end % page_size == 0 || (to_end_ok && end == c->m->len)))
+  end = (size_t)(c->start - c->base) + c->len;
+  if (c->first == c->start && (end % page_size == 0 || (to_end_ok && end == c->mapping_len)))
     return true;
   snprintf(range, sizeof range, "page-aligned, with a length in whole pages%s, for %s",
            to_end_ok ? " (or to the end of the mapping)" : "", what);

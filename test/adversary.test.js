@@ -265,11 +265,11 @@ describe('adversary: a mapping that escapes its thread with transfer()', functio
     await round()
     await settled()
     const before = placeholders()
-    const reservedBefore = binding.reserved()
+    const reservedBefore = binding.reserved().kept
     await round()
     await settled()
     const after = placeholders()
-    const reserved = binding.reserved() - reservedBefore
+    const reserved = binding.reserved().kept - reservedBefore
     const ofFile = fs.readFileSync('/proc/self/maps', 'utf8').split(file).length - 1
     process.stdout.write(`      mappings before ${before}, after ${after}; of the file ${ofFile}; ranges kept reserved: ${reserved}\n`)
     assert.strictEqual(ofFile, 0)
@@ -355,11 +355,11 @@ describe('a runtime that forbids external buffers (Electron)', function () {
       // too: how many it holds, and how many ranges it keeps for good.
       const binding = require(${J(dir + '/lib/binding')})
       tries(100)
-      const before = maps().split('\\n').length, reservedBefore = binding.reserved()
+      const before = maps().split('\\n').length, reservedBefore = binding.reserved().kept
       tries(1000)
       console.log(JSON.stringify({ name: first.name, code: first.code, message: first.message, codes: [...codes],
         grew: maps().split('\\n').length - before, ofFile: maps().split(${J(file)}).length - 1,
-        placeholders: binding.poll(), reserved: binding.reserved() - reservedBefore }))
+        placeholders: binding.poll(), reserved: binding.reserved().kept - reservedBefore }))
     `, { env: { MMAP_IO_NAPI_HOOK: 'no-external' } }))
     const r = JSON.parse(out)
     assert.strictEqual(r.name, 'Error')

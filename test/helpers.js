@@ -77,18 +77,25 @@ function spawnRuntime (args, opts = {}) {
   return r
 }
 
-// Run `code` in a child process of this runtime with mmap-io resolvable.
-function runChild (code, { env = {}, args = [], input, cwd = root, timeout = 300000 } = {}) {
-  // Keep what is preloaded already (the sanitizer runtimes under test:asan),
-  // after the caller's library so that its wrappers see the addon's calls.
+// The environment of a child: this process's, with `env` over it. What is
+// preloaded already (the sanitizer runtimes under test:asan) is kept, after
+// the caller's library so that its wrappers see the addon's calls.
+function childEnv (env = {}) {
   if (env.LD_PRELOAD && process.env.LD_PRELOAD) {
     env = { ...env, LD_PRELOAD: `${env.LD_PRELOAD}:${process.env.LD_PRELOAD}` }
   }
-  return spawnRuntime(evalArgs(code, args), { cwd, env: { ...process.env, ...env }, input, timeout })
+  return { ...process.env, ...env }
 }
 
-// Run the script `file` with `args` in a child process of this runtime.
-const runScript = (file, args = [], opts = {}) => spawnRuntime(scriptArgs(file, args), opts)
+// Run `code` in a child process of this runtime with mmap-io resolvable.
+function runChild (code, { env = {}, args = [], input, cwd = root, timeout = 300000 } = {}) {
+  return spawnRuntime(evalArgs(code, args), { cwd, env: childEnv(env), input, timeout })
+}
+
+// Run the script `file` with `args` (and the runtime's `flags`) in a child
+// process of this runtime; `opts.env` is added to this process's.
+const runScript = (file, args = [], opts = {}, flags = []) =>
+  spawnRuntime(scriptArgs(file, args, flags), { ...opts, env: childEnv(opts.env) })
 
 function assertChildOk (r) {
   assert.strictEqual(r.signal, null, `child killed by ${r.signal}: ${r.stderr}`)
@@ -108,7 +115,8 @@ function mappingCount () {
 // A shared object that makes the system calls named in MMAP_IO_FAIL (comma
 // separated) fail with errno MMAP_IO_FAIL_ERRNO (default EIO) when the addon
 // makes them; V8's own calls go through. MMAP_IO_FAIL_ADVICE limits madvise
-// failures to one advice value.
+// failures to one advice value. MMAP_IO_COUNT_FILE names a file where it
+// keeps how many times the addon has read /proc/self/maps.
 let shim
 function failShim () {
   if (shim) return shim
@@ -121,6 +129,9 @@ function failShim () {
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 static int fail(const char *name, void *caller) {
@@ -159,11 +170,125 @@ int madvise(void *a, size_t l, int v) {
   return real(a, l, v);
 }
 WRAP(int, msync, (void *a, size_t l, int f), (a, l, f))
+/* ioctl (PROCMAP_QUERY) can fail like the others. */
+int ioctl(int fd, unsigned long request, ...) {
+  static int (*real)(int, unsigned long, ...);
+  va_list ap;
+  void *arg;
+  va_start(ap, request);
+  arg = va_arg(ap, void *);
+  va_end(ap);
+  if (fail("ioctl", __builtin_return_address(0))) return -1;
+  if (!real) real = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
+  return real(fd, request, arg);
+}
+/* MMAP_IO_COUNT_FILE: how many times the addon has read /proc/self/maps
+ * (a scan: open() then read(), or fopen()), written to that file as it
+ * changes. */
+static int maps_fd = -1, maps_scans;
+static void counted(void) {
+  const char *file = getenv("MMAP_IO_COUNT_FILE");
+  char text[32];
+  int fd, n;
+  maps_scans++;
+  if (!file) return;
+  n = snprintf(text, sizeof text, "%d\\n", maps_scans);
+  fd = ((int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open"))(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    ((ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write"))(fd, text, (size_t)n);
+    close(fd);
+  }
+}
+static int ours(void *caller) {
+  Dl_info info;
+  return dladdr(caller, &info) && info.dli_fname && (strstr(info.dli_fname, "mmap_io") || strstr(info.dli_fname, "mmap-io.node"));
+}
+int open(const char *path, int flags, ...) {
+  static int (*real)(const char *, int, ...);
+  va_list ap;
+  int mode, fd;
+  va_start(ap, flags);
+  mode = va_arg(ap, int);
+  va_end(ap);
+  if (!real) real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+  fd = real(path, flags, mode);
+  if (fd >= 0 && strcmp(path, "/proc/self/maps") == 0 && ours(__builtin_return_address(0))) maps_fd = fd;
+  return fd;
+}
+ssize_t read(int fd, void *buf, size_t n) {
+  static ssize_t (*real)(int, void *, size_t);
+  if (!real) real = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+  if (fd == maps_fd && fd >= 0) {
+    maps_fd = -1;
+    counted();
+  }
+  return real(fd, buf, n);
+}
+FILE *fopen(const char *path, const char *mode) {
+  static FILE *(*real)(const char *, const char *);
+  if (!real) real = (FILE *(*)(const char *, const char *))dlsym(RTLD_NEXT, "fopen");
+  if (strcmp(path, "/proc/self/maps") == 0 && ours(__builtin_return_address(0))) counted();
+  return real(path, mode);
+}
+/* The addon is built with _FILE_OFFSET_BITS=64: the same calls by their
+ * other names. */
+int open64(const char *path, int flags, ...) {
+  static int (*real)(const char *, int, ...);
+  va_list ap;
+  int mode, fd;
+  va_start(ap, flags);
+  mode = va_arg(ap, int);
+  va_end(ap);
+  if (!real) real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open64");
+  fd = real(path, flags, mode);
+  if (fd >= 0 && strcmp(path, "/proc/self/maps") == 0 && ours(__builtin_return_address(0))) maps_fd = fd;
+  return fd;
+}
+FILE *fopen64(const char *path, const char *mode) {
+  static FILE *(*real)(const char *, const char *);
+  if (!real) real = (FILE *(*)(const char *, const char *))dlsym(RTLD_NEXT, "fopen64");
+  if (strcmp(path, "/proc/self/maps") == 0 && ours(__builtin_return_address(0))) counted();
+  return real(path, mode);
+}
 WRAP(int, mincore, (void *a, size_t l, unsigned char *v), (a, l, v))
 WRAP(ssize_t, process_vm_readv, (pid_t p, const struct iovec *l, unsigned long ln, const struct iovec *r, unsigned long rn, unsigned long f), (p, l, ln, r, rn, f))
 `)
   execFileSync(cc, ['-shared', '-fPIC', '-O2', '-o', shim, src, '-ldl'])
   return shim
+}
+
+// A program that prints the page cache's counts for a file, "cached dirty
+// writeback" in pages (the cachestat() system call, Linux 6.5), or null
+// where it cannot be built or the kernel lacks the call.
+let cachestat
+function cachestatTool () {
+  if (cachestat !== undefined) return cachestat
+  cachestat = null
+  if (!isLinux || emulated) return null
+  const src = path.join(scratch, 'cachestat.c')
+  const bin = path.join(scratch, 'cachestat')
+  fs.writeFileSync(src, `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+struct range { uint64_t off, len; };
+struct counts { uint64_t cache, dirty, writeback, evicted, recently_evicted; };
+int main(int argc, char **argv) {
+  struct range r = {0, 0};
+  struct counts c;
+  int fd = argc > 1 ? open(argv[1], O_RDONLY) : -1;
+  if (fd < 0 || syscall(451, fd, &r, &c, 0) != 0) { perror("cachestat"); return 1; }
+  printf("%llu %llu %llu\\n", (unsigned long long)c.cache, (unsigned long long)c.dirty, (unsigned long long)c.writeback);
+  return 0;
+}
+`)
+  if (spawnSync(cc, ['-O2', '-o', bin, src]).status !== 0) return null
+  if (spawnSync(bin, [src]).status !== 0) return null // no cachestat() in this kernel
+  cachestat = bin
+  return bin
 }
 
 // The package's JavaScript, copied to scratch/`name`, with an empty
@@ -222,6 +347,7 @@ const emulated = process.env.MMAP_IO_EMULATOR || null
 const qemuGaps = {
   madvise: `${emulated} accepts madvise() and does nothing (no MADV_POPULATE_READ, MADV_WILLNEED or MADV_REMOVE effect)`,
   mremap: `${emulated} refuses mremap() with old_size 0 (ENOMEM), which remap() of a shared mapping uses to keep the old range mapped`,
+  dontunmap: `${emulated} has no working MREMAP_DONTUNMAP, which remap() of a private mapping needs to move it without leaving its range free (ENOTSUP)`,
   sharedValidate: `${emulated} refuses MAP_SHARED_VALIDATE (EINVAL), which Linux takes`
 }
 
@@ -266,6 +392,8 @@ module.exports = {
   assertChildOk,
   mappingCount,
   failShim,
+  cachestatTool,
+  runtimeFlags,
   secondCopy,
   hookedPackage
 }

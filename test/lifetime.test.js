@@ -494,11 +494,11 @@ describe('workers', function () {
     await round(10000)
     await settled()
     const before = mappingCount()
-    const reservedBefore = binding.reserved()
+    const reservedBefore = binding.reserved().kept
     const terminated = await round(10000)
     await settled()
     const after = mappingCount()
-    const reserved = binding.reserved() - reservedBefore
+    const reserved = binding.reserved().kept - reservedBefore
     process.stdout.write(`      ${terminated} of 8 terminated midway; mappings before ${before}, after ${after}; ranges kept reserved: ${reserved}\n`)
     assert.strictEqual(terminated, 4)
     assert.strictEqual(mappingsOf(file, 0), 0)

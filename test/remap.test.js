@@ -7,7 +7,10 @@ const path = require('path')
 const { spawn } = require('child_process')
 const { constants: { MAX_LENGTH } } = require('buffer')
 const mmap = require('..')
-const { tmpFile, scratch, runChild, assertChildOk, isLinux, isWindows, skip, root, scriptArgs, runtime, emulated, qemuGaps } = require('./helpers')
+const {
+  tmpFile, scratch, runChild, runScript, assertChildOk, isLinux, isWindows, skip, root, scriptArgs, runtime, emulated, qemuGaps,
+  runtimeFlags, failShim, cachestatTool
+} = require('./helpers')
 
 const { PAGESIZE: P, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE } = mmap
 const RW = PROT_READ | PROT_WRITE
@@ -337,6 +340,75 @@ describe('remap()', function () {
     const buf = mmap.open(tmpFile(P), { sharedArrayBuffer: true })
     assert.throws(() => mmap.remap(buf, 2 * P), { code: 'ERR_INVALID_ARG_VALUE', message: /SharedArrayBuffer/ })
     mmap.unmap(buf)
+  })
+})
+
+// The third hostile review (issue 20): each child script in test/fixtures
+// says what broke before.
+describe('remap() against other threads and pending native calls', function () {
+  const fixture = (name) => path.join(root, 'test', 'fixtures', name)
+  const child = (name, args, flags = [], env = {}) =>
+    JSON.parse(assertChildOk(runScript(fixture(name), [root, ...args], { timeout: 120000, env: { ...process.env, ...env } }, flags)))
+  const dir = () => fs.mkdtempSync(path.join(scratch, 'hostile-'))
+
+  it('of a private mapping past its end (a RangeError) and moving, while a worker maps another file and allocates: no crash, and never another file\'s bytes', function () {
+    if (emulated) skip(this, qemuGaps.dontunmap)
+    const file = tmpFile(Buffer.alloc(64 * P, 0x61))
+    const other = tmpFile(Buffer.alloc(64 * P, 0x62))
+    const r = child('remap-private-race.js', [file, other, '2000'])
+    process.stdout.write(`      ${r.rangeErrors} RangeErrors and ${r.moved} moves against ${r.worker.maps} mappings in the worker\n`)
+    assert.deepStrictEqual(r.otherErrors, {})
+    assert.ok(r.rangeErrors > 0 && r.moved === r.rangeErrors, JSON.stringify(r))
+    assert.strictEqual(r.changed, 0) // a failed remap leaves the mapping as it was
+    assert.strictEqual(r.lostWrites, 0) // a move keeps the private pages
+    assert.strictEqual(r.worker.wrong, 0) // the worker never reads this file's bytes
+  })
+
+  for (const mode of ['same', 'shrink', 'grow']) {
+    it(`keeping the pages where they are (${mode === 'same' ? 'the same length' : mode === 'shrink' ? 'shrinking' : 'growing in place'}) with an fs.read pending into the old Buffer, then unmap() and GC: the read lands in no file`, function () {
+      if (!isLinux) skip(this, 'mkfifo and /proc/self/maps')
+      if (emulated && mode === 'grow') skip(this, qemuGaps.mremap)
+      const r = child('remap-pending-read.js', [mode, dir()], runtimeFlags(['--expose-gc']))
+      if (mode === 'grow') process.stdout.write(`      grown in place: ${r.inPlace}\n`)
+      assert.strictEqual(r.err, null) // the range is still reserved: no EFAULT
+      assert.strictEqual(r.n, 16)
+      assert.strictEqual(r.corrupted, 0) // no file mapped later at the address got the bytes
+      if (r.refused === null) assert.strictEqual(r.a, 'a'.repeat(16)) // released before the read landed
+      else assert.strictEqual(r.refused, 'ERR_MMAP_IO_CANNOT_DETACH') // Bun: still mapped
+      if (mode !== 'grow') assert.strictEqual(r.inPlace, true)
+    })
+  }
+
+  for (const mode of ['same', 'shrink']) {
+    it(`promises.sync() queued behind a busy threadpool, then remap() (${mode === 'same' ? 'the same length' : 'shrinking'}) and unmap() of the new Buffer: it resolves, with the file's pages written and clean`, function () {
+      if (!isLinux) skip(this, 'mkfifo')
+      const r = child('sync-behind-busy-pool.js', [mode, dir(), cachestatTool() || '-'], runtimeFlags(['--expose-gc']), { UV_THREADPOOL_SIZE: '1' })
+      assert.deepStrictEqual(r.resolved, true, JSON.stringify(r)) // not ENOMEM: the range stayed
+      assert.strictEqual(r.written, true)
+      if (r.dirty === null) process.stdout.write('      (dirty pages not counted: no cachestat() here)\n')
+      else assert.strictEqual(r.dirty, 0) // msync ran on the file's pages
+    })
+  }
+
+  it('of an empty open() mapping with { grow: true } maps the descriptor it checked, not a file renamed over the path meanwhile', function () {
+    if (isWindows) skip(this, 'a file open on Windows cannot be renamed over')
+    const r = child('remap-swapped.js', [dir()])
+    assert.strictEqual(r.swapped, true)
+    assert.strictEqual(r.original, 'MAPPED') // the file open() opened, grown and mapped
+    assert.strictEqual(r.originalSize, P)
+    assert.strictEqual(r.renamedOver, 'oooooo') // the other file is untouched
+  })
+
+  it('with { fd } of another file refuses before growing it, when the kernel merged the mapping with its neighbour (asked with PROCMAP_QUERY, and from /proc/self/maps)', function () {
+    if (!isLinux) skip(this, '/proc/self/maps')
+    for (const env of [{}, { LD_PRELOAD: failShim(), MMAP_IO_FAIL: 'ioctl', MMAP_IO_FAIL_ERRNO: '25' }]) {
+      const r = child('remap-merged-fd.js', [dir()], [], env)
+      assert.strictEqual(r.merged, true, 'the kernel merged the two mappings')
+      assert.strictEqual(r.code, 'ERR_INVALID_ARG_VALUE', r.message)
+      assert.match(r.message, /not a descriptor of the file/)
+      assert.strictEqual(r.otherSize, P) // not grown
+      assert.strictEqual(r.stillMapped, true)
+    }
   })
 })
 
