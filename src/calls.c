@@ -211,8 +211,7 @@ napi_value js_unmap(napi_env env, napi_callback_info info) {
   }
   if (!mapping_release(env, view.mapping, view.arraybuffer)) return NULL;
   due = mapping_flush_due(st);
-  CHECK(env, napi_create_double(env, (double)mapping_watched(st) * 2 + (due ? 1 : 0),
-                                &waiting));
+  CHECK(env, napi_create_double(env, (double)mapping_watched(st) * 2 + (due ? 1 : 0), &waiting));
   return waiting;
 }
 
@@ -259,8 +258,7 @@ napi_value js_sync(napi_env env, napi_callback_info info) {
   if (!begin(env, info, 5, &c)) return NULL;
   CHECK(env, napi_get_value_bool(env, c.args[3], &blocking));
   CHECK(env, napi_get_value_bool(env, c.args[4], &invalidate));
-  if (c.len != 0 &&
-      (err = os_sync(c.start, c.len, blocking, invalidate, mapping_extra(c.m))) != 0)
+  if (c.len != 0 && (err = os_sync(c.start, c.len, blocking, invalidate, mapping_extra(c.m))) != 0)
     throw_system_error(env, err, "msync", NULL, NULL);
   return NULL;
 }

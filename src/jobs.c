@@ -18,10 +18,10 @@ typedef struct {
   job_kind_t kind;
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref view;   /* keeps the ArrayBuffer, and so the mapping, alive */
-  napi_ref result; /* the residency array, or NULL */
-  call_t call;     /* start/len; its napi_values and mapping are not used off-thread */
-  pin_t pin;       /* the range it works on, whatever becomes of the mapping */
+  napi_ref view;    /* keeps the ArrayBuffer, and so the mapping, alive */
+  napi_ref result;  /* the residency array, or NULL */
+  call_t call;      /* start/len; its napi_values and mapping are not used off-thread */
+  pin_t pin;        /* the range it works on, whatever becomes of the mapping */
   os_extra_t extra; /* the range's (Windows: the file handle that sync flushes) */
   bool invalidate;
   unsigned char *vec; /* the residency array's bytes */

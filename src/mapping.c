@@ -29,7 +29,8 @@ size_t page_size;
 typedef enum {
   ENDS_NO_ESCAPE, /* no transfer(): nothing escapes (Node 18, 20) */
   ENDS_NODE,      /* Node 22+: detach, then finalize, newest first */
-  ENDS_BUN,       /* Bun: what died first, then cleanup hooks, then the rest */
+  ENDS_BUN,       /* Bun: cleanup hooks, then the finalizers of whatever is
+                     left, after a last collection or not */
   ENDS_DENO       /* Deno: finalizers only when really let go of, maybe
                      on another thread, maybe where no handle can be made */
 } runtime_ends_t;
@@ -89,31 +90,31 @@ typedef enum {
 typedef struct store store_t;
 
 struct store {
-  range_t *range;          /* held */
-  mapping_t *mapping;      /* while it is its mapping's current Buffer */
-  env_state_t *owner;      /* NULL: a SharedArrayBuffer's, or the owner ended */
-  napi_ref ab;             /* weak: the ArrayBuffer made for it; NULL when not watched */
+  range_t *range;     /* held */
+  mapping_t *mapping; /* while it is its mapping's current Buffer */
+  env_state_t *owner; /* NULL: a SharedArrayBuffer's, or the owner ended */
+  napi_ref ab;        /* weak: the ArrayBuffer made for it; NULL when not watched */
   store_state_t state;
   store_state_t freed_from; /* FREED: the state it was in before */
   store_fate_t fate;
-  size_t external;         /* bytes told to V8 (napi_adjust_external_memory) */
-  unsigned busy;           /* calls into the runtime that may run its finalizer */
-  bool queued;             /* in the owner's poll queue */
-  bool remote;             /* in the owner's list of finalized-elsewhere stores */
+  size_t external; /* bytes told to V8 (napi_adjust_external_memory) */
+  unsigned busy;   /* calls into the runtime that may run its finalizer */
+  bool queued;     /* in the owner's poll queue */
+  bool remote;     /* in the owner's list of finalized-elsewhere stores */
   store_t *next_queued, *next_remote;
-  store_t *prev, *next;    /* the owner's list, or the shared list */
+  store_t *prev, *next; /* the owner's list, or the shared list */
 };
 
 struct mapping {
-  uint8_t *base;      /* its current Buffer: [base, base + len) */
+  uint8_t *base; /* its current Buffer: [base, base + len) */
   size_t len;
-  range_t *range;     /* held; its pages are at its start */
-  range_t **earlier;  /* held: ranges a remap() moved away from, whose pages
-                         stay the file's while the mapping is live and
-                         anything can reach them */
+  range_t *range;    /* held; its pages are at its start */
+  range_t **earlier; /* held: ranges a remap() moved away from, whose pages
+                        stay the file's while the mapping is live and
+                        anything can reach them */
   unsigned n_earlier;
-  store_t *store;     /* its current Buffer */
-  env_state_t *owner; /* NULL: a SharedArrayBuffer mapping */
+  store_t *store;         /* its current Buffer */
+  env_state_t *owner;     /* NULL: a SharedArrayBuffer mapping */
   mapping_t *prev, *next; /* the owner's live mappings */
   int prot;
   int64_t offset;
@@ -128,12 +129,13 @@ struct env_state {
   store_t *stores;
   store_t *queue_head, *queue_tail;
   size_t queued;
-  store_t *remote;         /* finalized on other threads; under owners_lock */
+  store_t *remote; /* finalized on other threads; under owners_lock */
   uintptr_t thread;
   env_stage_t stage;
   bool worker;
-  bool flush_due;          /* lib/ has been asked to poll on the next turn */
-  bool hooked;             /* ENDS_BUN: the cleanup hook is registered */
+  bool flush_due;            /* lib/ has been asked to poll on the next turn */
+  bool hooked;               /* ENDS_BUN: the cleanup hook is registered */
+  napi_env env;              /* ENDS_BUN: for the cleanup hook */
   struct sentinel *sentinel; /* ENDS_NODE workers: the newest sentinel */
   napi_ref sentinel_ref;
 };
@@ -171,6 +173,7 @@ env_state_t *env_state_new(napi_env env) {
     free(st);
     return NULL;
   }
+  st->env = env;
   if (ends == ENDS_BUN && napi_add_env_cleanup_hook(env, cleanup_hook, st) == napi_ok)
     st->hooked = true;
   return st;
@@ -384,12 +387,12 @@ void mapping_unpin(pin_t pin) {
 
 /* ---- the end of a thread ---------------------------------------------------- */
 
-/* ENDS_NODE: the thread is ending and Node is about to detach every live
- * Buffer's ArrayBuffer before finalizing it, newest first; this runs before
- * it touches any of those still to come. An ArrayBuffer still attached dies
- * with the thread; one detached (we detach only through unmap() and remap(),
- * which end the mapping) or collected while the memory is held was
- * transferred away. */
+/* The thread is ending, and the runtime is about to finalize every live
+ * Buffer (Node detaches each ArrayBuffer first, newest first; this runs
+ * before it touches any of those still to come). An ArrayBuffer still
+ * attached dies with the thread; one detached (we detach only through
+ * unmap() and remap(), which end the mapping) or collected while the memory
+ * is held was transferred away. */
 static void classify(napi_env env, env_state_t *st) {
   mapping_t *m;
   for (m = st->live; m != NULL; m = m->next) {
@@ -411,12 +414,20 @@ static bool env_stopping(napi_env env) {
   return napi_get_named_property(env, object, "mmapIo", &value) != napi_ok;
 }
 
-/* ENDS_BUN: Bun has finalized what died with the thread; what it finalizes
- * from now on is still used elsewhere. */
+/* ENDS_BUN: the thread ends. A worker that was idle has had its last
+ * collection (what died with it is finalized already); one terminated while
+ * running has not. Either way the live mappings' ArrayBuffers are as
+ * JavaScript left them (or collected), and Bun finalizes them all next. */
 static void cleanup_hook(void *arg) {
   env_state_t *st = arg;
+  napi_handle_scope scope;
+  bool scoped;
   st->hooked = false;
+  if (st->stage != ENV_RUNNING) return;
   st->stage = ENV_ENDING;
+  scoped = napi_open_handle_scope(st->env, &scope) == napi_ok;
+  classify(st->env, st);
+  if (scoped) napi_close_handle_scope(st->env, scope);
 }
 
 /* ENDS_NODE workers: a tiny external buffer made after each big mapping, so
@@ -486,16 +497,15 @@ static void finalized_here(napi_env env, store_t *s) {
     forget(NULL, s); /* what it watched died with its environment */
   } else if (ends == ENDS_DENO) {
     enqueue(st, s); /* no handle may be made here: poll() looks */
-  } else if (ends == ENDS_NODE && before == STORE_ATTACHED &&
-             (st->stage == ENV_ENDING || env_stopping(env))) {
+  } else if (before == STORE_ATTACHED &&
+             (st->stage == ENV_ENDING || (ends == ENDS_NODE && env_stopping(env)))) {
+    /* The thread's end: classify() knows what dies with it. Node detached
+     * this one's ArrayBuffer just now if it is the first: escaped. */
     if (st->stage == ENV_RUNNING) {
       st->stage = ENV_ENDING;
-      classify(env, st); /* this one's ArrayBuffer was just detached: escaped */
+      classify(env, st);
     }
     if (s->fate != FATE_DIES_HERE) range_keep(s->range);
-    forget(env, s);
-  } else if (ends == ENDS_BUN && before == STORE_ATTACHED && st->stage == ENV_ENDING) {
-    range_keep(s->range); /* finalized after the cleanup hook: used elsewhere */
     forget(env, s);
   } else if (still_watched(env, s)) {
     enqueue(st, s);
@@ -746,8 +756,7 @@ mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released) 
   if (s != NULL) {
     if (s->mapping != NULL && (size_t)(data - s->mapping->base) + len <= s->mapping->len)
       m = s->mapping;
-    else if (s->mapping == NULL)
-      *released = true;
+    else if (s->mapping == NULL) *released = true;
   }
   os_spin_unlock(&shared_lock);
   return m;
@@ -1005,9 +1014,9 @@ napi_value mapping_reserved(napi_env env) {
   napi_value result, v;
   range_totals(&kept, &kept_bytes, &waiting, &waiting_bytes);
   if (napi_create_object(env, &result) != napi_ok) return NULL;
-#define SET(name, value)                                                   \
-  if (napi_create_double(env, (double)(value), &v) != napi_ok ||           \
-      napi_set_named_property(env, result, name, v) != napi_ok) \
+#define SET(name, value)                                         \
+  if (napi_create_double(env, (double)(value), &v) != napi_ok || \
+      napi_set_named_property(env, result, name, v) != napi_ok)  \
     return NULL;
   SET("kept", kept)
   SET("keptBytes", kept_bytes)

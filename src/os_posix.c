@@ -476,8 +476,7 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
    * then grown where it is or moved again with its page tables. Neither
    * call uses MREMAP_FIXED, so a failure leaves no hole anywhere. */
   if (dontunmap_works() &&
-      (p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL)) !=
-          MAP_FAILED) {
+      (p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL)) != MAP_FAILED) {
     if ((grown = mremap(p, old_len, new_len, MREMAP_MAYMOVE)) != MAP_FAILED) {
       *new_addr = grown;
       *how = shared ? REMAP_DUPLICATE : REMAP_MOVED;

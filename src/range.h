@@ -71,14 +71,14 @@ struct range {
                           placeholder, while it is reachable at all */
   range_state_t state; /* see above */
   range_reach_t reach;
-  bool batchable;      /* small, and no stale write through it reaches a file */
-  unsigned pins;       /* jobs and calls in progress */
-  unsigned stores;     /* Buffers over it the runtime has not let go of */
-  unsigned watched;    /* ArrayBuffers over it not yet known to be collected */
-  unsigned refs;       /* records pointing at it */
-  int guard_slot;      /* BATCHED: its slot in the fault guard */
-  range_env_t *owner;  /* NULL: a SharedArrayBuffer's, or its thread has ended */
-  os_extra_t extra;    /* Windows: the view's handles */
+  bool batchable;       /* small, and no stale write through it reaches a file */
+  unsigned pins;        /* jobs and calls in progress */
+  unsigned stores;      /* Buffers over it the runtime has not let go of */
+  unsigned watched;     /* ArrayBuffers over it not yet known to be collected */
+  unsigned refs;        /* records pointing at it */
+  int guard_slot;       /* BATCHED: its slot in the fault guard */
+  range_env_t *owner;   /* NULL: a SharedArrayBuffer's, or its thread has ended */
+  os_extra_t extra;     /* Windows: the view's handles */
   range_t *prev, *next; /* the owner's list */
 };
 

@@ -36,9 +36,9 @@ typedef struct {
   uint8_t *base;      /* the mapping's first byte */
   size_t mapping_len; /* and its length */
   int64_t offset;     /* as given, for error messages */
-  uint8_t *first; /* the range's first byte */
-  uint8_t *start; /* its page */
-  size_t len;     /* from start to the end of the range; 0 for none */
+  uint8_t *first;     /* the range's first byte */
+  uint8_t *start;     /* its page */
+  size_t len;         /* from start to the end of the range; 0 for none */
 } call_t;
 
 /* Read `argc` arguments and resolve the range; false with an exception
