@@ -333,7 +333,7 @@ static void mapping_end(mapping_t *m) {
     range_drop(m->earlier[i]);
   }
   free(m->earlier);
-  range_need(m->range, 0);
+  range_need(m->range, false);
   range_drop(m->range);
   free(m);
 }
@@ -510,8 +510,10 @@ static void finalized_here(napi_env env, store_t *s) {
   } else if (still_watched(env, s)) {
     enqueue(st, s);
   }
-  if (m != NULL) mapping_collected(m);
+  /* The store first: a mapping collected with nothing else holding its
+   * range gives the addresses straight back, with no placeholder between. */
   range_store_freed(s->range);
+  if (m != NULL) mapping_collected(m);
   store_settle(s);
 }
 
@@ -849,21 +851,31 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
   os_extra_t new_extra = r->extra;
   os_remap_t how = REMAP_IN_PLACE;
   store_t *old;
-  bool split = new_span <= r->mapped && os_can_split();
+  bool split = new_span <= r->span && os_can_split();
   int err = 0;
 
   if (!remap_checks(env, m, new_len, fd, grow)) return NULL;
   /* The new pages first, checked, while nothing is detached: a failure
    * leaves the mapping as it was. No JavaScript runs in between. */
+  if (split && new_len > m->len) {
+    /* Back into the range a shrink left mapped: the file may be shorter
+     * now. Past its end, a page's first touch raises SIGBUS. */
+    int probe = os_prefetch(r->base + new_span - page_size, page_size);
+    if (probe == syserr_number("EFAULT")) return throw_remap_range(env), NULL;
+    if (probe != 0) {
+      throw_system_error(env, probe, "mremap", NULL, NULL);
+      return NULL;
+    }
+  }
   if (!split) {
-    err = os_remap(r->base, r->mapped, new_span, m->map_shared, m->offset, m->prot, &r->extra,
+    err = os_remap(r->base, r->span, new_span, m->map_shared, m->offset, m->prot, &r->extra,
                    &new_extra, &addr, &how);
-    if (err == 0 && new_span > r->mapped) {
+    if (err == 0) {
       /* Past the end of the file (or of shared memory), a page's first
        * touch raises SIGBUS: see that the last page can be read. */
       int probe = os_prefetch((uint8_t *)addr + new_span - page_size, page_size);
       if (probe != 0) {
-        os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
+        os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
         err = probe == syserr_number("EFAULT") ? syserr_number("ERANGE") : probe;
       }
     }
@@ -876,7 +888,7 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
   nr = r;
   if (!split && how != REMAP_IN_PLACE &&
       (nr = range_new(&st->ranges, addr, new_len, new_extra)) == NULL) {
-    os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
+    os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
     throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL, NULL);
     return NULL;
   }
@@ -893,7 +905,7 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
     m->n_earlier = n;
     earlier = realloc(m->earlier, (m->n_earlier + 1) * sizeof *earlier);
     if (earlier == NULL) {
-      os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
+      os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
       range_discard(nr);
       range_drop(nr);
       throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL, NULL);
@@ -904,18 +916,21 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
   old = m->store;
   if (!detach(env, m, arraybuffer)) { /* Bun: in use; nothing changed */
     if (nr != r) {
-      os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
+      os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
       range_discard(nr);
       range_drop(nr);
     } else if (!split) {
-      os_unremap(r->base, r->mapped, addr, new_span, how, &new_extra);
+      os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
     }
     return NULL;
   }
   /* The same mapping from here on, with a new Buffer. */
   if (nr == r) {
-    if (split) range_need(r, new_span); /* a shorter mapping: the rest goes */
-    else range_grow(r, new_span);       /* grown where it was */
+    if (!split) range_grow(r, new_span); /* grown where it was */
+    else if (!m->map_shared && new_span < r->span)
+      /* Shorter: the range stays mapped while the mapping lives (it may
+       * grow back into it), but private pages past the end are dropped. */
+      os_discard(r->base + new_span, r->span - new_span);
   } else {
     m->range = nr;
     if (how == REMAP_DUPLICATE && !os_mapped_files_locked()) {
@@ -924,12 +939,12 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
        * longer needed for itself. */
       m->earlier[m->n_earlier++] = r;
       range_keep_pages(r, true);
-      range_need(r, 0);
+      range_need(r, false);
     } else {
       /* Moved (its page tables went with it; MREMAP_DONTUNMAP left the old
        * range mapped and ours), or Windows, where a mapped file cannot be
        * deleted: the old range is released as unmap() releases it. */
-      range_need(r, 0);
+      range_need(r, false);
       range_drop(r);
     }
   }
@@ -983,6 +998,7 @@ size_t mapping_watched(const env_state_t *st) { return st->queued; }
 void mapping_teardown(napi_env env, env_state_t *st) {
   store_t *s, *next;
   if (st->hooked) napi_remove_env_cleanup_hook(env, cleanup_hook, st);
+  if (st->sentinel != NULL) st->sentinel->current = false; /* a late finalizer only frees it */
   mapping_drain(NULL, st);
   os_spin_lock(&owners_lock);
   for (s = st->stores; s != NULL; s = s->next) s->owner = NULL;

@@ -104,6 +104,9 @@ void os_guard_remove(int slot);
 size_t os_guard_caught(void);
 
 int os_advise(void *addr, size_t len, int advice);
+/* Drop the private pages of [addr, addr + len) (the range stays mapped: a
+ * later touch reads the file, or zeros, again). */
+int os_discard(void *addr, size_t len);
 /* blocking: wait until the pages are on disk (MS_SYNC); otherwise only
  * schedule the write-back (MS_ASYNC). invalidate adds MS_INVALIDATE. */
 int os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra);

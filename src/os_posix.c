@@ -304,6 +304,10 @@ int os_advise(void *addr, size_t len, int advice) {
   return madvise(addr, len, advice) == 0 ? 0 : last_error();
 }
 
+int os_discard(void *addr, size_t len) {
+  return madvise(addr, len, MADV_DONTNEED) == 0 ? 0 : last_error();
+}
+
 int os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra) {
   int flags = (blocking ? MS_SYNC : MS_ASYNC) | (invalidate ? MS_INVALIDATE : 0);
   (void)extra;

@@ -289,6 +289,12 @@ int os_advise(void *addr, size_t len, int advice) {
   return advice == MADV_WILLNEED ? prefetch_range(addr, len) : 0;
 }
 
+int os_discard(void *addr, size_t len) {
+  (void)addr; /* views are never shrunk in place here (os_can_split) */
+  (void)len;
+  return 0;
+}
+
 int os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra) {
   (void)invalidate; /* views of one file are always coherent on Windows */
   if (!FlushViewOfFile(addr, len)) return last_error();

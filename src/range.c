@@ -48,7 +48,7 @@ range_t *range_new(range_env_t *owner, void *base, size_t len, os_extra_t extra)
   if (r == NULL) return NULL;
   r->base = base;
   r->span = (len + page - 1) / page * page;
-  r->mapped = r->needed = r->span;
+  r->needed = true;
   r->state = RANGE_MAPPED;
   r->reach = REACH_KNOWN;
   r->batchable = r->span <= RANGE_BATCH_MAX_SPAN;
@@ -68,7 +68,7 @@ void range_release_at_once(range_t *r) { r->batchable = false; }
 /* ---- transitions ---------------------------------------------------------- */
 
 static bool reachable(const range_t *r) {
-  return r->needed != 0 || r->pins != 0 || r->stores != 0 || r->watched != 0 ||
+  return r->needed || r->pins != 0 || r->stores != 0 || r->watched != 0 ||
          r->reach == REACH_KEPT;
 }
 
@@ -88,28 +88,25 @@ static void unbatch(range_t *r) {
 /* Now a placeholder (from MAPPED or BATCHED). */
 static void became_placeholder(range_t *r) {
   r->state = RANGE_PLACEHOLDER;
-  r->mapped = 0;
   if (r->reach == REACH_KEPT) count(&kept_ranges, &kept_bytes, r, 1);
   else count(&waiting_ranges, &waiting_bytes, r, 1);
 }
 
-/* Replace [base + from, base + mapped) with a placeholder. If even that
- * cannot be had (the kernel's mapping limit), nothing changes and the next
- * settle() tries again. */
-static void to_placeholder(range_t *r, size_t from) {
+/* Replace the pages with a placeholder. If even that cannot be had (the
+ * kernel's mapping limit), nothing changes and the next settle() tries
+ * again. */
+static void to_placeholder(range_t *r) {
   bool reserved = true;
-  if (os_placeholder(r->base + from, r->mapped - from, &r->extra, &reserved) != 0) return;
+  if (os_placeholder(r->base, r->span, &r->extra, &reserved) != 0) return;
   if (!reserved) {
     /* Windows: another thread took the range as the view went. It is not
      * ours: nothing to keep, nothing to give back. */
     budget_charge(1);
     r->state = RANGE_RELEASED;
-    r->mapped = 0;
     return;
   }
   budget_charge(2);
-  if (from == 0) became_placeholder(r);
-  else r->mapped = from;
+  became_placeholder(r);
 }
 
 /* Give the addresses back. */
@@ -129,7 +126,6 @@ static void release(range_t *r) {
   budget_charge(1);
   budget_released();
   r->state = RANGE_RELEASED;
-  r->mapped = 0;
 }
 
 /* Into the owner's batch, if it may wait there (range.h). */
@@ -160,9 +156,9 @@ static void settle(range_t *r) {
   if (r->state != RANGE_RELEASED && r->pins == 0) {
     if (!reachable(r)) {
       release(r);
-    } else if (r->state == RANGE_MAPPED && r->mapped > r->needed && !r->pages_kept) {
+    } else if (r->state == RANGE_MAPPED && !r->needed && !r->pages_kept) {
       /* The file's pages nothing needs any more. */
-      if (r->needed != 0 || !batch(r)) to_placeholder(r, r->needed);
+      if (!batch(r)) to_placeholder(r);
     }
   }
   maybe_free(r);
@@ -177,8 +173,8 @@ void range_drop(range_t *r) {
   settle(r);
 }
 
-void range_need(range_t *r, size_t bytes) {
-  r->needed = bytes;
+void range_need(range_t *r, bool needed) {
+  r->needed = needed;
   settle(r);
 }
 
@@ -187,9 +183,7 @@ void range_keep_pages(range_t *r, bool kept) {
   settle(r);
 }
 
-void range_grow(range_t *r, size_t span) { r->span = r->mapped = r->needed = span; }
-
-void range_ungrow(range_t *r, size_t span) { r->span = r->mapped = r->needed = span; }
+void range_grow(range_t *r, size_t span) { r->span = span; }
 
 void range_pin(range_t *r) { r->pins++; }
 
@@ -223,7 +217,7 @@ void range_keep(range_t *r) {
 }
 
 void range_discard(range_t *r) {
-  r->needed = 0;
+  r->needed = false;
   release(r);
   maybe_free(r);
 }

@@ -4,7 +4,7 @@
  *
  * THE INVARIANT, kept here: a range goes back to the OS (RANGE_RELEASED)
  * only when nothing can reach it any more:
- *   - no live mapping needs its pages (needed == 0),
+ *   - no live mapping needs its pages (!needed),
  *   - no threadpool job or call in progress pins it (pins == 0),
  *   - the runtime has let go of every Buffer made over it (stores == 0),
  *   - every ArrayBuffer known to have covered it is collected (watched == 0),
@@ -22,8 +22,9 @@
  *   BATCHED     --batch flushed, or the fault guard-->  PLACEHOLDER
  *   MAPPED | BATCHED | PLACEHOLDER --unreachable-->     RELEASED
  *
- * A MAPPED range may hold the pages in a prefix only (`mapped`), the rest
- * already a placeholder: a remap() that shrank the mapping.
+ * A remap() that shrinks the mapping keeps the whole range mapped while the
+ * mapping lives (a later remap() may grow it back within the range for no
+ * system call); a private mapping's pages past the new end are discarded.
  *
  * Each range belongs to its environment's thread (`owner`), which alone
  * calls these functions for it; ranges of SharedArrayBuffer mappings belong
@@ -64,8 +65,7 @@ typedef struct range_env range_env_t;
 struct range {
   uint8_t *base;       /* page-aligned */
   size_t span;         /* whole pages */
-  size_t mapped;       /* MAPPED: bytes from base still holding the pages */
-  size_t needed;       /* bytes from base a live mapping needs; 0: none */
+  bool needed;         /* a live mapping's Buffer is in it */
   bool pages_kept;     /* an earlier range of a live mapping (a remap() that
                           moved it): its pages stay the file's, not a
                           placeholder, while it is reachable at all */
@@ -98,8 +98,8 @@ void range_env_init(range_env_t *env);
  * owned by no environment. */
 void range_env_end(range_env_t *env);
 
-/* A new MAPPED range over pages just mapped at [base, base + len), needed
- * whole, with one reference (the caller's). `owner` NULL: process-wide. NULL
+/* A new MAPPED range over pages just mapped at [base, base + len), needed,
+ * with one reference (the caller's). `owner` NULL: process-wide. NULL
  * when out of memory (nothing else changed). */
 range_t *range_new(range_env_t *owner, void *base, size_t len, os_extra_t extra);
 /* The mapping can write to its file through a stale pointer, or is locked:
@@ -111,18 +111,16 @@ void range_hold(range_t *r);
  * unreferenced. */
 void range_drop(range_t *r);
 
-/* A live mapping needs the first `bytes` of the range (0: none now). */
-void range_need(range_t *r, size_t bytes);
+/* Whether a live mapping's Buffer is in the range. */
+void range_need(range_t *r, bool needed);
 /* An earlier range of a live mapping: while `kept`, its pages stay the
  * file's for as long as anything can reach it (a pending fs.read into the
  * old Buffer still reaches the file); it is released as soon as nothing
  * can, whether the mapping lives on or not. */
 void range_keep_pages(range_t *r, bool kept);
 /* The range grew where it was (an in-place remap()): [base, base + span)
- * is now mapped and needed. */
+ * is now mapped. */
 void range_grow(range_t *r, size_t span);
-/* Undo range_grow() for a remap() that failed after it. */
-void range_ungrow(range_t *r, size_t span);
 
 void range_pin(range_t *r);
 void range_unpin(range_t *r);

@@ -87,6 +87,31 @@ describe('remap()', function () {
     mmap.unmap(smaller)
   })
 
+  it('shrinks and grows back within its range in place; a file truncated meanwhile is a RangeError, not SIGBUS; a private mapping\'s pages past the shrink read the file again', function () {
+    if (isWindows) skip(this, 'Windows maps a new view for every remap(), and a mapped file cannot be truncated there')
+    const file = tmpFile(Buffer.alloc(8 * P, 0x61))
+    const fd = fs.openSync(file, 'r+')
+    let buf = mmap.map(8 * P, RW, MAP_SHARED, fd)
+    buf[8 * P - 1] = 0x7a
+    buf = mmap.remap(buf, 2 * P)
+    buf = mmap.remap(buf, 8 * P) // back into the same range
+    assert.strictEqual(buf[8 * P - 1], 0x7a)
+    buf = mmap.remap(buf, 2 * P)
+    fs.ftruncateSync(fd, 4 * P)
+    assert.throws(() => mmap.remap(buf, 8 * P), RANGE) // its last page is past the end now
+    assert.strictEqual(buf.length, 2 * P) // unchanged
+    assert.strictEqual(mmap.remap(buf, 4 * P)[4 * P - 1], 0x61)
+    let priv = mmap.map(4 * P, RW, MAP_PRIVATE, fd)
+    priv.fill(0x70)
+    priv = mmap.remap(priv, P)
+    assert.strictEqual(priv[P - 1], 0x70)
+    priv = mmap.remap(priv, 4 * P)
+    assert.strictEqual(priv[0], 0x70) // kept
+    assert.strictEqual(priv[3 * P], 0x61) // dropped at the shrink: the file's byte again
+    mmap.unmap(priv)
+    fs.closeSync(fd)
+  })
+
   it('refuses a length past the end of the file with a RangeError, and leaves the mapping as it was', function () {
     if (emulated) skip(this, qemuGaps.mremap)
     const file = tmpFile(2 * P)
