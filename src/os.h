@@ -83,12 +83,12 @@ int os_release(void *addr, size_t len);
 /* Whether a mapping made with `prot` and `flags` must become a placeholder
  * the moment it is unmapped: a shared writable one (a stale pointer's
  * writes would reach its file) and a locked one (MAP_LOCKED: its pages
- * count against RLIMIT_MEMLOCK until they go). See deferred.h. */
+ * count against RLIMIT_MEMLOCK until they go). See range.h. */
 bool os_release_at_once(int prot, int flags);
 
 /* The fault guard (POSIX: a SIGBUS handler, installed on first use and
  * chained to the one before it). Ranges it guards are unmapped mappings
- * whose pages wait to become placeholders (deferred.c): when a stale
+ * whose pages wait to become placeholders (range.c): when a stale
  * pointer touches one after its file was truncated, the guard turns that
  * range into a placeholder there and then, and the access reads zeros
  * instead of killing the process. Faults anywhere else go on to the

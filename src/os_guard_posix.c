@@ -1,11 +1,11 @@
 /* The fault guard on POSIX systems: a SIGBUS handler. See os.h.
  *
  * An unmapped read-only or private mapping keeps its file's pages for a
- * moment (deferred.c batches the switch to placeholders). Native code that
+ * moment (range.c batches the switch to placeholders). Native code that
  * took a pointer into it before unmap() may still read it then, and if the
  * file has been truncated meanwhile, that read raises SIGBUS. The handler
  * finds the range in the table below, maps the placeholder over it (the
- * same mmap() deferred.c would make) and returns, so the read is retried
+ * same mmap() range.c would make) and returns, so the read is retried
  * and sees zeros, as it would had the placeholder been made at unmap().
  *
  * The table is read in the handler, on whichever thread faulted, while the

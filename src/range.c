@@ -68,8 +68,7 @@ void range_release_at_once(range_t *r) { r->batchable = false; }
 /* ---- transitions ---------------------------------------------------------- */
 
 static bool reachable(const range_t *r) {
-  return r->needed || r->pins != 0 || r->stores != 0 || r->watched != 0 ||
-         r->reach == REACH_KEPT;
+  return r->needed || r->pins != 0 || r->stores != 0 || r->watched != 0 || r->reach == REACH_KEPT;
 }
 
 /* Out of the batch and the fault guard. */

@@ -127,11 +127,14 @@ describe('remap()', function () {
     const grown = mmap.remap(mapped, 4 * P, { fd, grow: true })
     assert.strictEqual(fs.statSync(file).size, 4 * P)
     assert.strictEqual(grown.length, 4 * P)
-    if (isLinux) {
-      const other = fs.openSync(tmpFile(P), 'r')
-      assert.throws(() => mmap.remap(grown, P, { fd: other }), { code: 'ERR_INVALID_ARG_VALUE', message: /not a descriptor of the file/ })
-      fs.closeSync(other)
-    }
+    // Another file's descriptor: refused before that file is grown (Linux
+    // asks the kernel, Windows compares the file's volume and index).
+    const otherFile = tmpFile(P)
+    const other = fs.openSync(otherFile, 'r+')
+    assert.throws(() => mmap.remap(grown, P, { fd: other }), { code: 'ERR_INVALID_ARG_VALUE', message: /not a descriptor of the file/ })
+    assert.throws(() => mmap.remap(grown, 8 * P, { fd: other, grow: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /not a descriptor of the file/ })
+    assert.strictEqual(fs.statSync(otherFile).size, P)
+    fs.closeSync(other)
     fs.closeSync(fd)
     mmap.unmap(grown)
     mmap.unmap(buf)
