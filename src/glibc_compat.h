@@ -1,6 +1,6 @@
 /* The prebuilt Linux binaries load on glibc 2.28 and later: the oldest
  * glibc that Node 18's own binaries run on (RHEL 8, Debian 10, Ubuntu 20.04).
- * They are built on a newer glibc, which gives dlsym, shm_open, shm_unlink
+ * They are built on a newer glibc, which gives dlsym, dlopen, dladdr, shm_open, shm_unlink
  * (2.34, moved into libc) and fstat (2.33, was an inline wrapper) new symbol
  * versions that an older loader refuses. Included by os_posix.c only, after
  * the system headers; scripts/prebuilds.js checks the versions the binaries
@@ -14,11 +14,16 @@
 #include <limits.h>
 #include <sys/syscall.h>
 
-/* dlsym: the version it had before 2.34 (the architecture's first). */
+/* dlsym, dlopen, dladdr: the versions they had before 2.34 (the
+ * architecture's first). */
 #if defined(__x86_64__)
 __asm__(".symver dlsym, dlsym@GLIBC_2.2.5");
+__asm__(".symver dlopen, dlopen@GLIBC_2.2.5");
+__asm__(".symver dladdr, dladdr@GLIBC_2.2.5");
 #elif defined(__aarch64__)
 __asm__(".symver dlsym, dlsym@GLIBC_2.17");
+__asm__(".symver dlopen, dlopen@GLIBC_2.17");
+__asm__(".symver dladdr, dladdr@GLIBC_2.17");
 #endif
 
 /* fstat: the system call itself. The kernel's struct stat is glibc's on

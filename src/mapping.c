@@ -36,6 +36,7 @@ typedef enum {
 } runtime_ends_t;
 
 static runtime_ends_t ends;
+static bool pinned; /* os_pin_module() */
 
 /* node_api_create_external_sharedarraybuffer, where the runtime has it. */
 typedef void (*noenv_finalize_fn)(void *data, void *hint);
@@ -66,6 +67,7 @@ void mapping_init(napi_env env) {
    * writes them twice. */
   page_size = os_page_size();
   budget_init();
+  if (!pinned) pinned = os_pin_module() == 0;
   if (create_sab == NULL)
     create_sab = (create_sab_fn)os_runtime_symbol("node_api_create_external_sharedarraybuffer");
   if (has_global(env, "Deno")) ends = ENDS_DENO;

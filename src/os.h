@@ -162,6 +162,12 @@ int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_
 /* Grow the file to `size` bytes if it is shorter (never shrinks). */
 int os_grow_fd(int64_t fd, uint64_t size);
 
+/* Keep this addon loaded for the life of the process: the runtime unloads
+ * it with the last environment that loaded it (a worker), while code of
+ * ours can still be called: a SharedArrayBuffer's finalizer on any thread,
+ * the SIGBUS handler, a finalizer handed over from another thread. */
+int os_pin_module(void);
+
 /* A function the runtime exports (an experimental Node-API call that older
  * runtimes lack), or NULL. */
 void *os_runtime_symbol(const char *name);

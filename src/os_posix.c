@@ -639,6 +639,14 @@ int os_grow_fd(int64_t fd, uint64_t size) {
 
 void *os_runtime_symbol(const char *name) { return dlsym(RTLD_DEFAULT, name); }
 
+int os_pin_module(void) {
+  Dl_info info;
+  if (dladdr((void *)(uintptr_t)os_pin_module, &info) == 0 || info.dli_fname == NULL)
+    return -ENOENT;
+  /* One more reference to ourselves, never dropped, and never unloaded. */
+  return dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE) != NULL ? 0 : -ENOENT;
+}
+
 /* "/" + name: shm_open's names. The name is checked by lib/ (letters,
  * digits, '.', '_', '-'). */
 static int shm_name(const char *name, char *out, size_t size) {

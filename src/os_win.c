@@ -446,6 +446,14 @@ int os_grow_fd(int64_t fd, uint64_t size) {
   return 0;
 }
 
+int os_pin_module(void) {
+  HMODULE self;
+  return GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                            (LPCWSTR)(uintptr_t)os_pin_module, &self)
+             ? 0
+             : last_error();
+}
+
 void *os_runtime_symbol(const char *name) {
   return (void *)(void (*)(void))GetProcAddress(GetModuleHandleW(NULL), name);
 }

@@ -577,6 +577,21 @@ describe('workers', function () {
     if (r.grewBy !== null && !sanitized) assert.ok(r.grewBy < (hasTransfer ? 2 : 1) * r.size, `grew by ${r.grewBy}`)
   })
 
+  it('an addon loaded only by a worker stays loaded after it ends: a SharedArrayBuffer it made is finalized in this thread, and a second copy\'s SIGBUS handler stays callable', function () {
+    if (!isLinux) skip(this, '/proc/self/maps and SIGBUS')
+    const file = tmpFile(Buffer.alloc(64 * 1024, 0x61))
+    const sab = fixture('addon-unloaded.js', ['sab', file], { flags: runtimeFlags(['--expose-gc']) })
+    if (sab.read === null) process.stdout.write('      (no SharedArrayBuffer mappings in this runtime: that half skipped)\n')
+    else assert.deepStrictEqual(sab, { read: 0x61, stillLoaded: true })
+    const fifo = path.join(scratch, `unloaded-fifo-${Date.now()}`)
+    require('child_process').execFileSync('mkfifo', [fifo])
+    const guard = fixture('addon-unloaded.js', ['guard', tmpFile(binding.deferMaxSpan), secondCopy(), fifo], { env: { UV_THREADPOOL_SIZE: '1' } })
+    assert.strictEqual(guard.copyUnloaded, false)
+    assert.strictEqual(guard.caught, 1) // this copy's guard turned the fault into zeros
+    assert.strictEqual(guard.err, null)
+    assert.strictEqual(guard.deflated, true)
+  })
+
   it('threads that map and unmap while others allocate big blocks: no address range is given back twice (Windows has no atomic placeholder)', function () {
     // On Windows, unmap() swaps the view for a placeholder in two steps, and
     // another thread may take the range in between (here the heap, for a
