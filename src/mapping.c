@@ -758,9 +758,8 @@ mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released) 
       break;
   }
   if (s != NULL) {
-    if (s->mapping != NULL && (size_t)(data - s->mapping->base) + len <= s->mapping->len)
-      m = s->mapping;
-    else if (s->mapping == NULL) *released = true;
+    if (s->state != STORE_ATTACHED || s->mapping == NULL) *released = true;
+    else if ((size_t)(data - s->mapping->base) + len <= s->mapping->len) m = s->mapping;
   }
   os_spin_unlock(&shared_lock);
   return m;
@@ -768,12 +767,16 @@ mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released) 
 
 /* unmap() of a view of a SharedArrayBuffer mapping: its views cannot be
  * detached; the file's pages go at once (every thread's views read zeros),
- * the addresses when the runtime lets go of the last SharedArrayBuffer. */
+ * the addresses and the record when the runtime lets go of the last
+ * SharedArrayBuffer (shared_finalized). */
 void mapping_release_shared(mapping_t *m) {
   os_spin_lock(&shared_lock);
-  m->store->state = STORE_DETACHED;
-  m->store->mapping = NULL;
-  mapping_end(m);
+  /* The record stays until the finalizer: another thread may have found
+   * it just before and be using it now (it then acts on a placeholder). */
+  if (m->store->state == STORE_ATTACHED) {
+    m->store->state = STORE_DETACHED;
+    range_need(m->range, false);
+  }
   os_spin_unlock(&shared_lock);
 }
 
