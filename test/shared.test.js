@@ -123,6 +123,13 @@ describe('SharedArrayBuffer mappings', function () {
     }
   })
 
+  it('unmap() in one thread while another calls lock(), sync() and incore() on its views: they act on a placeholder or are refused, never on freed memory', function () {
+    needShared(this)
+    const r = runScript(path.join(root, 'test', 'fixtures', 'sab-unmap-race.js'), [root, '1500'], { timeout: 120000 })
+    const out = JSON.parse(assertChildOk(r))
+    assert.ok(out.rounds > 0)
+  })
+
   it('promises.* and every other function accept its views in a worker', async function () {
     needShared(this)
     const { Worker } = require('worker_threads')
