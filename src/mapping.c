@@ -791,7 +791,8 @@ static bool throw_remap_range(napi_env env) {
 
 /* Every check that needs no change, then the file grown if asked: all
  * before anything moves. */
-static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd, bool grow) {
+static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd, bool grow,
+                         bool *proven) {
   uint64_t size = 0, end = (uint64_t)m->offset + new_len;
   int err;
   if (m->owner == NULL) {
@@ -808,6 +809,7 @@ static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd,
                            : NULL);
     return false;
   }
+  *proven = false;
   if (!mapping_budget(env, 2, "mremap")) return false;
   if (fd < 0) return true;
   /* The fd must be the mapped file, proven before it is grown or trusted. */
@@ -844,7 +846,29 @@ static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd,
                        (int64_t)new_len);
     return false;
   }
+  *proven = true;
   return true;
+}
+
+/* Without a descriptor that proved the file long enough: the new last page
+ * at `last` must be readable, or its first touch raises SIGBUS. False with
+ * an exception pending otherwise. */
+static bool probe_last_page(napi_env env, uint8_t *last) {
+  int err = os_prefetch(last, page_size);
+  if (err == 0) return true;
+  if (err != syserr_number("EFAULT")) {
+    throw_system_error(env, err, "mremap", NULL, NULL);
+  } else if (os_readable(last) == 0) {
+    /* Past the end of the file, or only a protection that forbids reading:
+     * which one cannot be told from here. */
+    napi_throw_type_error(env, "ERR_MISSING_OPTION",
+                          "options.fd is required to grow a mapping whose pages cannot be read "
+                          "(PROT_NONE, write-only, or protect()ed): with it, remap() checks the "
+                          "file's size instead of reading the new last page");
+  } else {
+    throw_remap_range(env);
+  }
+  return false;
 }
 
 napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t new_len,
@@ -856,37 +880,36 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
   os_extra_t new_extra = r->extra;
   os_remap_t how = REMAP_IN_PLACE;
   store_t *old;
-  bool split = new_span <= r->span && os_can_split();
+  bool split = new_span <= r->span && os_can_split(), proven;
   int err = 0;
 
-  if (!remap_checks(env, m, new_len, fd, grow)) return NULL;
+  if (!remap_checks(env, m, new_len, fd, grow, &proven)) return NULL;
   /* The new pages first, checked, while nothing is detached: a failure
    * leaves the mapping as it was. No JavaScript runs in between. */
-  if (split && new_len > m->len) {
-    /* Back into the range a shrink left mapped: the file may be shorter
-     * now. Past its end, a page's first touch raises SIGBUS. */
-    int probe = os_prefetch(r->base + new_span - page_size, page_size);
-    if (probe == syserr_number("EFAULT")) return throw_remap_range(env), NULL;
-    if (probe != 0) {
-      throw_system_error(env, probe, "mremap", NULL, NULL);
-      return NULL;
-    }
-  }
+  /* Back into the range a shrink left mapped: the file may be shorter now. */
+  if (split && new_len > m->len && !proven && !probe_last_page(env, r->base + new_span - page_size))
+    return NULL;
   if (!split) {
     err = os_remap(r->base, r->span, new_span, m->map_shared, m->offset, m->prot, &r->extra,
                    &new_extra, &addr, &how);
-    if (err == 0) {
-      /* Past the end of the file (or of shared memory), a page's first
-       * touch raises SIGBUS: see that the last page can be read. */
-      int probe = os_prefetch((uint8_t *)addr + new_span - page_size, page_size);
-      if (probe != 0) {
-        os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
-        err = probe == syserr_number("EFAULT") ? syserr_number("ERANGE") : probe;
-      }
-    }
     if (err == syserr_number("ERANGE")) return throw_remap_range(env), NULL;
+    if (err == syserr_number("EFAULT")) {
+      /* mremap() moves one kernel mapping, and this one is in parts. */
+      napi_throw_error(env, "ERR_INVALID_STATE",
+                       "Invalid state: protect(), lock() or advice on part of this mapping "
+                       "split it into parts with different flags, which mremap() cannot grow "
+                       "or move; unmap() it and map() it again");
+      return NULL;
+    }
     if (err != 0) {
       throw_system_error(env, err, "mremap", NULL, NULL);
+      return NULL;
+    }
+    /* Past the end of the file (or of shared memory), a page's first touch
+     * raises SIGBUS: unless the fd proved the size, the last page must be
+     * readable. */
+    if (!proven && !probe_last_page(env, (uint8_t *)addr + new_span - page_size)) {
+      os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
       return NULL;
     }
   }

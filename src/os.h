@@ -159,6 +159,9 @@ void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_r
  * cannot be told (ENOSYS); and the file's size. Asks the kernel about the
  * one mapping that covers `addr` (merged with neighbours or not). */
 int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_t *extra);
+/* Whether the page at `addr` may be read (1), may not (0: PROT_NONE,
+ * write-only), or cannot be told (negative). */
+int os_readable(void *addr);
 /* Grow the file to `size` bytes if it is shorter (never shrinks). */
 int os_grow_fd(int64_t fd, uint64_t size);
 

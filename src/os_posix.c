@@ -557,9 +557,10 @@ struct procmap_query_v1 {
 #define PROCMAP_QUERY_IOCTL _IOWR('f', 17, struct procmap_query_v1)
 
 /* The device and inode of the file mapped at `addr` (0 when it maps no
- * file): 0, or ENOSYS when the kernel cannot say. */
+ * file) and whether it may be read: 0, or ENOSYS when the kernel cannot
+ * say. */
 static int mapped_file_of(void *addr, unsigned long *major, unsigned long *minor,
-                          unsigned long *inode) {
+                          unsigned long *inode, bool *readable) {
   static int query_works = 1;
   char line[512];
   unsigned long start, end;
@@ -572,6 +573,7 @@ static int mapped_file_of(void *addr, unsigned long *major, unsigned long *minor
     q.size = sizeof q;
     q.query_addr = (uint64_t)(uintptr_t)addr;
     if (ioctl(fd, PROCMAP_QUERY_IOCTL, &q) == 0) {
+      *readable = (q.vma_flags & 1) != 0; /* PROCMAP_QUERY_VMA_READABLE */
       *major = q.dev_major;
       *minor = q.dev_minor;
       *inode = (unsigned long)q.inode;
@@ -589,9 +591,13 @@ static int mapped_file_of(void *addr, unsigned long *major, unsigned long *minor
   while (fgets(line, sizeof line, f) != NULL) {
     size_t n = strlen(line);
     bool whole = n > 0 && line[n - 1] == '\n';
-    if (sscanf(line, "%lx-%lx %*s %*x %lx:%lx %lu", &start, &end, major, minor, inode) == 5 &&
-        (unsigned long)(uintptr_t)addr >= start && (unsigned long)(uintptr_t)addr < end)
+    char perms[8] = "";
+    if (sscanf(line, "%lx-%lx %7s %*x %lx:%lx %lu", &start, &end, perms, major, minor, inode) ==
+            6 &&
+        (unsigned long)(uintptr_t)addr >= start && (unsigned long)(uintptr_t)addr < end) {
+      *readable = perms[0] == 'r';
       result = 0;
+    }
     /* A path longer than the buffer: skip the rest of its line. */
     while (!whole && fgets(line, sizeof line, f) != NULL) {
       n = strlen(line);
@@ -613,13 +619,26 @@ int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_
 #if defined(__linux__)
   {
     unsigned long major, minor, inode;
-    int err = mapped_file_of(addr, &major, &minor, &inode);
+    bool readable;
+    int err = mapped_file_of(addr, &major, &minor, &inode, &readable);
     if (err != 0) return err;
     return inode == (unsigned long)st.st_ino && major == major(st.st_dev) &&
                    minor == minor(st.st_dev)
                ? 0
                : -EINVAL;
   }
+#else
+  (void)addr;
+  return -ENOSYS;
+#endif
+}
+
+int os_readable(void *addr) {
+#if defined(__linux__)
+  unsigned long major, minor, inode;
+  bool readable = false;
+  int err = mapped_file_of(addr, &major, &minor, &inode, &readable);
+  return err != 0 ? err : readable ? 1 : 0;
 #else
   (void)addr;
   return -ENOSYS;

@@ -435,6 +435,14 @@ int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_
              : syserr_number("EINVAL");
 }
 
+int os_readable(void *addr) {
+  MEMORY_BASIC_INFORMATION info;
+  DWORD p;
+  if (VirtualQuery(addr, &info, sizeof info) == 0) return last_error();
+  p = info.Protect & 0xff;
+  return p != PAGE_NOACCESS && p != 0 ? 1 : 0;
+}
+
 int os_grow_fd(int64_t fd, uint64_t size) {
   HANDLE file = handle_of(fd);
   LARGE_INTEGER bytes, to;

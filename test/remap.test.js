@@ -112,6 +112,24 @@ describe('remap()', function () {
     fs.closeSync(fd)
   })
 
+  it('a mapping whose pages cannot be read grows with { fd } (ERR_MISSING_OPTION without it); one that protect() or lock() split into parts is ERR_INVALID_STATE, unchanged', function () {
+    if (!isLinux) skip(this, 'mremap() (Windows maps a new view, and its views are never split)')
+    const file = tmpFile(64 * P)
+    const fd = fs.openSync(file, 'r+')
+    for (const prot of [mmap.PROT_NONE, PROT_WRITE]) {
+      const buf = mmap.map(2 * P, prot, MAP_SHARED, fd)
+      assert.throws(() => mmap.remap(buf, 4 * P), { name: 'TypeError', code: 'ERR_MISSING_OPTION', message: /options\.fd is required/ })
+      assert.strictEqual(mmap.remap(buf, 4 * P, { fd }).length, 4 * P)
+    }
+    const split = mmap.map(2 * P, RW, MAP_SHARED, fd)
+    mmap.protect(split, PROT_READ, P, P)
+    assert.throws(() => mmap.remap(split, 4 * P), { code: 'ERR_INVALID_STATE', message: /split it into parts/ })
+    assert.strictEqual(split.length, 2 * P)
+    mmap.protect(split, RW, P, P) // the same flags again: one mapping, which the kernel merges
+    assert.strictEqual(mmap.remap(split, 4 * P).length, 4 * P)
+    fs.closeSync(fd)
+  })
+
   it('refuses a length past the end of the file with a RangeError, and leaves the mapping as it was', function () {
     if (emulated) skip(this, qemuGaps.mremap)
     const file = tmpFile(2 * P)
