@@ -9,7 +9,8 @@ const { fileURLToPath } = require('url')
 const { constants: { MAX_LENGTH } } = require('buffer')
 const binding = require('./binding')
 // A worker's end must be told apart from the process's (src/mapping.c).
-binding.setup(!require('worker_threads').isMainThread)
+const inWorker = !require('worker_threads').isMainThread
+binding.setup(inWorker)
 const {
   fileKind,
   fileReplaced,
@@ -168,7 +169,7 @@ function map (size, protection, flags, fd, offset, advise, options) {
   }
   validateAdvice(advise, 'advise')
   if (sharedOption(options, 'options')) return sharedBuffer(binding.mapShared(len, protection, flags, fd, off, advise))
-  return binding.map(len, protection, flags, fd, off, advise)
+  return handedOut(binding.map(len, protection, flags, fd, off, advise))
 }
 
 // After unmap(), a mapping's addresses stay reserved (a placeholder) until
@@ -199,6 +200,23 @@ function schedulePoll (waiting, delay) {
 function flush () {
   const waiting = binding.poll()
   if (waiting > 0 && pollTimer === null) schedulePoll(waiting, POLL_FIRST)
+}
+
+// In a worker (Node 22+), the mappings made in a turn of the event loop are
+// followed by a sentinel, so that when the worker ends, mmap-io can tell
+// what dies with it from what transfer() moved away (docs/lifetime.md):
+// asked for once per turn, after the first map.
+let sentinelDue = false
+function placeSentinel () {
+  sentinelDue = false
+  binding.sentinel()
+}
+function handedOut (buf) {
+  if (inWorker && !sentinelDue) {
+    sentinelDue = true
+    setImmediate(placeSentinel)
+  }
+  return buf
 }
 
 function unmap (buffer) {
@@ -447,7 +465,7 @@ function mapOpened (fd, origin, length, { populate, advice, shared }) {
   try {
     buf = shared
       ? sharedBuffer(binding.mapShared(delta + length, prot, flags, fd, offset - delta, advice))
-      : binding.map(delta + length, prot, flags, fd, offset - delta, advice)
+      : handedOut(binding.map(delta + length, prot, flags, fd, offset - delta, advice))
   } catch (err) {
     if (err.syscall) {
       err.path = origin.path
@@ -523,7 +541,7 @@ function remap (buffer, length, options) {
     }
   }
   try {
-    const buf = binding.remap(buffer, delta + len, fd, grow)
+    const buf = handedOut(binding.remap(buffer, delta + len, fd, grow))
     if (origin !== undefined) origins.set(buf.buffer, origin)
     return delta === 0 ? buf : buf.subarray(delta)
   } finally {
@@ -558,7 +576,7 @@ function withName (name, fn) {
 
 function shmResult (result, shared) {
   if (result === null) return emptyBuffer(shared)
-  return shared ? sharedBuffer(result) : result
+  return shared ? sharedBuffer(result) : handedOut(result)
 }
 
 const shm = {

@@ -23,6 +23,7 @@ napi_value js_guarded(napi_env env, napi_callback_info info);
 napi_value js_map_shared(napi_env env, napi_callback_info info);
 napi_value js_reserved(napi_env env, napi_callback_info info);
 napi_value js_remap(napi_env env, napi_callback_info info);
+napi_value js_sentinel(napi_env env, napi_callback_info info);
 
 /* shm.c: named shared memory */
 napi_value js_shm_map(napi_env env, napi_callback_info info);

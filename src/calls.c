@@ -228,6 +228,16 @@ napi_value js_poll(napi_env env, napi_callback_info info) {
   return waiting;
 }
 
+/* sentinel() -> whether a sentinel was made (mapping.h). */
+napi_value js_sentinel(napi_env env, napi_callback_info info) {
+  env_state_t *st;
+  napi_value made;
+  (void)info;
+  if (!get_state(env, &st)) return NULL;
+  CHECK(env, napi_get_boolean(env, mapping_sentinel(env, st), &made));
+  return made;
+}
+
 /* advise(view, offset, length, advice) */
 napi_value js_advise(napi_env env, napi_callback_info info) {
   call_t c;

@@ -139,6 +139,7 @@ struct env_state {
   bool hooked;               /* ENDS_BUN: the cleanup hook is registered */
   napi_env env;              /* ENDS_BUN: for the cleanup hook */
   struct sentinel *sentinel; /* ENDS_NODE workers: the newest sentinel */
+  bool sentinel_due;         /* a mapping was made after it */
   napi_ref sentinel_ref;
 };
 
@@ -479,6 +480,13 @@ static void new_sentinel(napi_env env, env_state_t *st) {
   }
   st->sentinel = t;
   st->sentinel_ref = ref;
+  st->sentinel_due = false;
+}
+
+bool mapping_sentinel(napi_env env, env_state_t *st) {
+  if (!st->sentinel_due) return false;
+  new_sentinel(env, st);
+  return true;
 }
 
 /* ---- finalizers --------------------------------------------------------------- */
@@ -626,8 +634,12 @@ static napi_value new_buffer(napi_env env, mapping_t *m, bool sab) {
         napi_get_typedarray_info(env, buffer, NULL, NULL, NULL, &arraybuffer, NULL) == napi_ok)
       watch(env, s, arraybuffer);
     report_external(env, s, m->len);
-    if (ends == ENDS_NODE && st->worker && m->range->span > RANGE_BATCH_MAX_SPAN)
-      new_sentinel(env, st);
+    /* A big mapping gets its sentinel now; small ones share one that lib/
+     * asks for once per turn of the event loop (mapping_sentinel()). */
+    if (ends == ENDS_NODE && st->worker) {
+      if (m->range->span > RANGE_BATCH_MAX_SPAN) new_sentinel(env, st);
+      else st->sentinel_due = true;
+    }
   }
   return buffer;
 

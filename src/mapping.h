@@ -125,6 +125,11 @@ typedef struct {
 pin_t mapping_pin(mapping_t *m);
 void mapping_unpin(pin_t pin);
 
+/* Node 22+ workers: a sentinel after the mappings made since the last one
+ * (docs/lifetime.md); lib/ asks once per turn of the event loop after a
+ * map. False when none was due. */
+bool mapping_sentinel(napi_env env, env_state_t *st);
+
 /* The runtime has node_api_create_external_sharedarraybuffer. */
 bool mapping_shared_supported(void);
 

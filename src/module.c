@@ -149,6 +149,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FUNCTION("mapShared", js_map_shared),
       FUNCTION("reserved", js_reserved),
       FUNCTION("remap", js_remap),
+      FUNCTION("sentinel", js_sentinel),
       FUNCTION("shmMap", js_shm_map),
       FUNCTION("shmSize", js_shm_size),
       FUNCTION("shmRemove", js_shm_remove),
