@@ -23,8 +23,10 @@ file that cannot be opened) gets an error line, and the rest is counted.
 
 Names are printed with control characters escaped, as ls -b does: \\\\ for a
 backslash; \\a \\b \\t \\n \\v \\f \\r; \\ooo (octal, one per UTF-8 byte) for the
-other C0 controls, DEL and the C1 controls U+0080 to U+009F. --json
-gives names exactly.
+other C0 controls, DEL, the C1 controls U+0080 to U+009F and bytes that
+are not UTF-8. --json gives names exactly, but for names found in a
+directory that are not UTF-8, given as printed. (Node decodes its command
+line as UTF-8: a PATH named there must be UTF-8.)
 
 options:
   --json     print the results as a JSON array, one object per PATH:
@@ -56,15 +58,48 @@ const STEP = 64 * 2 ** 20
 
 class UsageError extends Error {}
 
-// `name` safe for a terminal and unambiguous, as ls -b prints it: a backslash
-// doubled, C escapes where C has one, else \ooo for each UTF-8 byte of C0
-// controls, DEL and C1 controls (U+0080-U+009F, which some terminals obey).
+// `name` (a string, or the bytes of a name read from a directory) safe for a
+// terminal and unambiguous, as ls -b prints it: a backslash doubled, C
+// escapes where C has one, else \ooo for each byte of C0 controls, DEL, C1
+// controls (U+0080-U+009F, which some terminals obey) and bytes that are not
+// UTF-8.
 const SHORT = { '\\': '\\\\', '\x07': '\\a', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\v', '\f': '\\f', '\r': '\\r' }
+const octal = (bytes) => [...bytes].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')
 function escape (name) {
+  const text = typeof name === 'string' ? name : utf8OrNull(name)
+  if (text === null) return escapeBytes(name)
   // eslint-disable-next-line no-control-regex
-  return String(name).replace(/[\\\x00-\x1f\x7f-\x9f]/g, (c) => SHORT[c] ||
-    [...Buffer.from(c)].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join(''))
+  return text.replace(/[\\\x00-\x1f\x7f-\x9f]/g, (c) => SHORT[c] || octal(Buffer.from(c)))
 }
+
+// The name as a string, or null when its bytes are not UTF-8.
+function utf8OrNull (bytes) {
+  const text = bytes.toString('utf8')
+  return Buffer.from(text).equals(bytes) ? text : null
+}
+
+// Byte by byte: each valid UTF-8 sequence escaped as above, each other byte
+// as \ooo.
+function escapeBytes (bytes) {
+  let out = ''
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]
+    const n = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0
+    const seq = n === 0 ? null : bytes.subarray(i, i + n)
+    if (seq !== null && seq.length === n && utf8OrNull(seq) !== null) {
+      out += escape(seq.toString('utf8'))
+      i += n
+    } else {
+      out += octal([b])
+      i++
+    }
+  }
+  return out
+}
+
+// A name for --json: the string, or as ls -b prints it when its bytes are
+// not UTF-8 (JSON has no way to carry them).
+const jsonName = (name) => typeof name === 'string' ? name : (utf8OrNull(name) ?? escapeBytes(name))
 
 // Why `err` happened, without the path that Node's fs messages end with
 // ("ENOENT: no such file or directory, stat '<path>'"): the line names it.
@@ -114,17 +149,18 @@ function filesOf (arg, onError) {
   if (st.isFile()) return { directory: false, files: [{ file: arg, size: st.size }] }
   if (!st.isDirectory()) throw notRegular(st)
   const files = []
+  // Names as bytes: one that is not UTF-8 would not survive a string.
   const walk = (dir) => {
     let entries
     try {
-      entries = fs.readdirSync(dir, { withFileTypes: true })
+      entries = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })
     } catch (err) {
       if (dir === arg) throw err
       return onError(dir, err)
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    entries.sort((a, b) => Buffer.compare(a.name, b.name))
     for (const entry of entries) {
-      const full = path.join(dir, entry.name)
+      const full = Buffer.concat([typeof dir === 'string' ? Buffer.from(path.join(dir, '\0').slice(0, -1)) : Buffer.concat([dir, Buffer.from(path.sep)]), entry.name])
       if (entry.isDirectory()) walk(full)
       else if (entry.isFile()) {
         try {
@@ -339,7 +375,7 @@ async function main (argv) {
     const errors = []
     const onError = (file, err) => {
       status = 1
-      if (args.json) errors.push({ file, error: reasonOf(err) })
+      if (args.json) errors.push({ file: jsonName(file), error: reasonOf(err) })
       else if (!args.quiet) process.stderr.write(`mmap-io: ${escape(file)}: ${escape(reasonOf(err))}\n`)
     }
     try {

@@ -277,6 +277,36 @@ describe('CLI: mmap-io stat | warm | evict', function () {
     assert.doesNotMatch(tty.stdout.replaceAll('\r', '').replaceAll('\x1b[K', ''), control)
   })
 
+  it('counts a file whose name is not UTF-8 under a directory, as vmtouch does, and prints its bytes as ls -b does', function () {
+    if (!isLinux) skip(this, 'file names as bytes (ext4)')
+    // Not under scratch (0700): the command may run as another user.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-bytes-'))
+    try {
+      fs.chmodSync(dir, 0o755)
+      const name = Buffer.concat([Buffer.from(`${dir}/bad`), Buffer.from([0xff, 0x1b]), Buffer.from('name.bin')])
+      fs.writeFileSync(name, 'x') // a Buffer path: the bytes as they are
+      fs.writeFileSync(path.join(dir, 'ok.bin'), 'y')
+      fs.chmodSync(path.join(dir, 'ok.bin'), 0o644)
+      const r = cli('stat', dir)
+      assert.strictEqual(r.status, 0, r.stderr)
+      assert.ok(r.stdout.split('\n').includes(`${dir} (2 files)`), r.stdout)
+      // Unreadable for another user (or this one): an error line names it.
+      fs.chmodSync(name, 0)
+      let opts = {}
+      try {
+        fs.readFileSync(name)
+        opts = { uid: 65534, gid: 65534 }
+      } catch {}
+      const other = runScript(path.join(root, 'bin', 'mmap-io.js'), ['stat', dir], opts)
+      assert.strictEqual(other.status, 1, other.stderr)
+      assert.strictEqual(other.stderr, `mmap-io: ${dir}/bad\\377\\033name.bin: EACCES: permission denied\n`)
+      const j = runScript(path.join(root, 'bin', 'mmap-io.js'), ['--json', 'stat', dir], opts)
+      assert.deepStrictEqual(JSON.parse(j.stdout)[0].errors, [{ file: `${dir}/bad\\377\\033name.bin`, error: 'EACCES: permission denied' }])
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('an entry under a directory that cannot be read gets an error line, the rest is counted, and the exit status is 1', function () {
     if (isWindows) skip(this, 'POSIX permissions')
     // Not under scratch (0700): the command may run as another user.
