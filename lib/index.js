@@ -561,11 +561,13 @@ function validateShmName (name) {
   return name
 }
 
-// Adds the name to a system error, as fs adds the path.
+// Adds the name to a system error, as fs adds the path; memory larger than a
+// Buffer can hold is the error open() gives for such a file.
 function withName (name, fn) {
   try {
     return fn()
   } catch (err) {
+    if (err.code === 'EFBIG' && err.syscall) throw fileTooLarge(name, binding.shmSize(name), MAX_LENGTH)
     if (err.syscall) {
       err.path = name
       err.message += ` '${name}'`
@@ -587,7 +589,7 @@ const shm = {
     options = optionsOf(options, 'options')
     const exclusive = optionOf(options, 'exclusive') === undefined ? true : validateBoolean(options.exclusive, 'options.exclusive')
     const shared = sharedOption(options, 'options')
-    return withName(name, () => shmResult(binding.shmMap(name, len, true, exclusive, false, shared), shared))
+    return withName(name, () => shmResult(binding.shmMap(name, len, true, exclusive, false, shared, MAX_LENGTH), shared))
   },
 
   // open(name[, { readOnly = false, sharedArrayBuffer = false }])
@@ -596,7 +598,7 @@ const shm = {
     options = optionsOf(options, 'options')
     const readOnly = optionOf(options, 'readOnly') === undefined ? false : validateBoolean(options.readOnly, 'options.readOnly')
     const shared = sharedOption(options, 'options')
-    return withName(name, () => shmResult(binding.shmMap(name, 0, false, false, readOnly, shared), shared))
+    return withName(name, () => shmResult(binding.shmMap(name, 0, false, false, readOnly, shared, MAX_LENGTH), shared))
   },
 
   // size(name) -> bytes (whole pages on Windows)

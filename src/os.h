@@ -180,9 +180,11 @@ void *os_runtime_symbol(const char *name);
  * `*size` bytes if it does not exist, grow it to `*size` if it is smaller
  * (never shrink), and with `exclusive`, fail with EEXIST if it exists.
  * Otherwise open it as it is. *size is then its size (on Windows, rounded
- * up to whole pages: the system keeps no exact size). */
-int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t *size,
-               void **addr, os_extra_t *extra);
+ * up to whole pages: the system keeps no exact size). EFBIG, with *size
+ * set, when it is larger than `max` (what a Buffer can hold): nothing is
+ * mapped. */
+int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t max,
+               size_t *size, void **addr, os_extra_t *extra);
 /* Its size without mapping it. */
 int os_shm_size(const char *name, size_t *size);
 /* Remove the name (POSIX); on Windows the memory goes when its last handle

@@ -694,8 +694,8 @@ static int shm_open_regular(const char *name, int flags, struct stat *st) {
   return err;
 }
 
-int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t *size,
-               void **addr, os_extra_t *extra) {
+int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t max,
+               size_t *size, void **addr, os_extra_t *extra) {
   struct stat st;
   int fd, err, flags = readonly ? O_RDONLY : O_RDWR;
   void *p;
@@ -706,6 +706,10 @@ int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, siz
     if (ftruncate(fd, (off_t)*size) != 0) goto failed;
   } else {
     *size = (size_t)st.st_size;
+    if ((uint64_t)st.st_size > max) {
+      close(fd);
+      return -EFBIG;
+    }
   }
   if (*size == 0) { /* nothing to map: an empty object is EINVAL for mmap */
     close(fd);

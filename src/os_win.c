@@ -474,8 +474,8 @@ static int shm_name(const char *name, wchar_t *out, int size) {
   return 0;
 }
 
-int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t *size,
-               void **addr, os_extra_t *extra) {
+int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t max,
+               size_t *size, void **addr, os_extra_t *extra) {
   wchar_t wname[256];
   HANDLE mapping;
   MEMORY_BASIC_INFORMATION info;
@@ -510,6 +510,11 @@ int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, siz
     return err;
   }
   *size = info.RegionSize;
+  if (*size > max) {
+    UnmapViewOfFile(view);
+    CloseHandle(mapping);
+    return syserr_number("EFBIG");
+  }
   extra->file = 0;
   extra->section = (intptr_t)mapping; /* keeps the name while the view lives */
   *addr = view;
@@ -519,7 +524,7 @@ int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, siz
 int os_shm_size(const char *name, size_t *size) {
   void *addr;
   os_extra_t extra = {0, 0};
-  int err = os_shm_map(name, false, false, true, size, &addr, &extra);
+  int err = os_shm_map(name, false, false, true, SIZE_MAX, size, &addr, &extra);
   if (err == 0) os_unmap(addr, *size, &extra);
   return err;
 }

@@ -31,13 +31,14 @@ static bool get_name(napi_env env, napi_value value, char *out, size_t size) {
   return true;
 }
 
-/* shmMap(name, size, create, exclusive, readonly, shared) -> Buffer, or a
- * SharedArrayBuffer when `shared`, or null when the memory is empty. */
+/* shmMap(name, size, create, exclusive, readonly, shared, max) -> Buffer,
+ * or a SharedArrayBuffer when `shared`, or null when the memory is empty;
+ * EFBIG when it is larger than `max` (buffer.constants.MAX_LENGTH). */
 napi_value js_shm_map(napi_env env, napi_callback_info info) {
-  napi_value args[6], result = NULL;
-  size_t argc = 6;
+  napi_value args[7], result = NULL;
+  size_t argc = 7;
   char name[256];
-  int64_t want;
+  int64_t want, max;
   bool create, exclusive, readonly, shared;
   size_t size;
   void *addr = NULL;
@@ -47,8 +48,8 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   int err;
 
   CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc < 6) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "shmMap() takes 6 arguments");
+  if (argc < 7) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "shmMap() takes 7 arguments");
     return NULL;
   }
   if (!get_name(env, args[0], name, sizeof name)) return NULL;
@@ -57,6 +58,7 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_value_bool(env, args[3], &exclusive));
   CHECK(env, napi_get_value_bool(env, args[4], &readonly));
   CHECK(env, napi_get_value_bool(env, args[5], &shared));
+  CHECK(env, napi_get_value_int64(env, args[6], &max));
   CHECK(env, napi_get_instance_data(env, (void **)&st));
   if (want < 0 || (uint64_t)want > SIZE_MAX - page_size) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "size out of range");
@@ -71,7 +73,9 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   }
   if (!mapping_budget(env, 1, SHM_SYSCALL)) return NULL;
   size = (size_t)want;
-  if ((err = os_shm_map(name, create, exclusive, readonly, &size, &addr, &extra)) != 0) {
+  if (max < 0) max = 0;
+  if ((err = os_shm_map(name, create, exclusive, readonly, (size_t)max, &size, &addr, &extra)) !=
+      0) {
     throw_system_error(env, err, SHM_SYSCALL, NULL, NULL);
     return NULL;
   }

@@ -369,7 +369,9 @@ describe('the mapping limit', function () {
     // until the loop yields. One per iteration (a mapping kept) would be a
     // million.
     const lateFinalizers = Number(process.versions.node.split('.')[0]) < 20 && !process.versions.bun && !process.versions.deno
-    const bound = lateFinalizers ? cycles / 128 : 50
+    // Deno's V8 adds heap pages of 256 KiB during the loop (seen: 36 to 62
+    // more mappings, none of them ours).
+    const bound = lateFinalizers ? cycles / 128 : process.versions.deno ? 100 : 50
     assert.ok(r.peak - r.before <= bound, out)
   })
 

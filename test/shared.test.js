@@ -238,6 +238,22 @@ describe('named shared memory (shm)', function () {
     }
   })
 
+  it('memory larger than a Buffer can hold is ERR_FS_FILE_TOO_LARGE with the name, as open() gives for such a file', function () {
+    const { constants: { MAX_LENGTH } } = require('buffer')
+    if (!isLinux) skip(this, 'a file planted in /dev/shm')
+    if (MAX_LENGTH > 2 ** 40) skip(this, `a Buffer holds up to ${MAX_LENGTH} bytes here: more than /dev/shm takes`)
+    const name = shmName()
+    fs.writeFileSync(`/dev/shm/${name}`, '')
+    try {
+      fs.truncateSync(`/dev/shm/${name}`, MAX_LENGTH + P)
+      for (const fn of [() => mmap.shm.open(name), () => mmap.shm.create(name, P, { exclusive: false })]) {
+        assert.throws(fn, { name: 'RangeError', code: 'ERR_FS_FILE_TOO_LARGE', path: name, message: new RegExp(`File size \\(${MAX_LENGTH + P}\\)`) })
+      }
+    } finally {
+      fs.rmSync(`/dev/shm/${name}`, { force: true })
+    }
+  })
+
   it('a parent and 4 child processes count exactly with Atomics in named shared memory', function () {
     const r = require('child_process').spawnSync(process.execPath, scriptArgs(path.join(root, 'examples', 'shm-counters.js'), ['100000']),
       { cwd: root, encoding: 'utf8', timeout: 120000 })
