@@ -897,8 +897,8 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
 
   if (!remap_checks(env, m, new_len, fd, grow, &proven)) return NULL;
   /* The new pages first, checked, while nothing is detached: a failure
-   * leaves the mapping as it was. No JavaScript runs in between. */
-  /* Back into the range a shrink left mapped: the file may be shorter now. */
+   * leaves the mapping as it was. No JavaScript runs in between. Growing
+   * back into the range a shrink left mapped: the file may be shorter now. */
   if (split && new_len > m->len && !proven && !probe_last_page(env, r->base + new_span - page_size))
     return NULL;
   if (!split) {
