@@ -149,28 +149,30 @@ function filesOf (arg, onError) {
   if (st.isFile()) return { directory: false, files: [{ file: arg, size: st.size }] }
   if (!st.isDirectory()) throw notRegular(st)
   const files = []
-  // Names as bytes: one that is not UTF-8 would not survive a string.
+  // Names as bytes: one that is not UTF-8 would not survive a string. Each
+  // entry's type from lstat(), as vmtouch takes it (Bun gives no Dirents
+  // with byte names).
   const walk = (dir) => {
-    let entries
+    let names
     try {
-      entries = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })
+      names = fs.readdirSync(dir, { encoding: 'buffer' })
     } catch (err) {
       if (dir === arg) throw err
       return onError(dir, err)
     }
-    entries.sort((a, b) => Buffer.compare(a.name, b.name))
-    for (const entry of entries) {
-      const full = Buffer.concat([typeof dir === 'string' ? Buffer.from(path.join(dir, '\0').slice(0, -1)) : Buffer.concat([dir, Buffer.from(path.sep)]), entry.name])
-      if (entry.isDirectory()) walk(full)
-      else if (entry.isFile()) {
-        try {
-          const st = fs.statSync(full)
-          if (!st.isFile()) throw notRegular(st) // replaced since readdir
-          files.push({ file: full, size: st.size })
-        } catch (err) {
-          onError(full, err)
-        }
+    names.sort(Buffer.compare)
+    const prefix = typeof dir === 'string' ? Buffer.from(path.join(dir, '\0').slice(0, -1)) : Buffer.concat([dir, Buffer.from(path.sep)])
+    for (const name of names) {
+      const full = Buffer.concat([prefix, name])
+      let st
+      try {
+        st = fs.lstatSync(full)
+      } catch (err) {
+        onError(full, err)
+        continue
       }
+      if (st.isDirectory()) walk(full)
+      else if (st.isFile()) files.push({ file: full, size: st.size })
     }
   }
   walk(arg)

@@ -449,10 +449,11 @@ describe('the mapping limit', function () {
     `))
     const r = JSON.parse(out)
     process.stdout.write(`      ${r.i} maps; peak ${r.peak} mappings, peak RSS ${(r.rss / 2 ** 20).toFixed(0)} MiB${r.code ? `; ${r.code}` : ''}\n`)
-    if (runtime === 'deno' && r.code === 'ENOMEM') {
+    if (runtime === 'deno') {
       // Deno collects dropped Buffers too late for a loop that never
-      // unmaps: it reaches the budget, which refuses with a catchable
-      // ENOMEM (README, Runtimes).
+      // unmaps: it may come near or reach the budget, which then refuses
+      // with a catchable ENOMEM (README, Runtimes).
+      assert.ok(r.code === null || r.code === 'ENOMEM', out)
       assert.ok(r.peak <= 32768, out)
       return
     }
@@ -585,6 +586,9 @@ describe('workers', function () {
     const sab = fixture('addon-unloaded.js', ['sab', file], { flags: runtimeFlags(['--expose-gc']) })
     if (sab.read === null) process.stdout.write('      (no SharedArrayBuffer mappings in this runtime: that half skipped)\n')
     else assert.deepStrictEqual(sab, { read: 0x61, stillLoaded: true })
+    // Bun refuses to detach a Buffer that zlib holds, and Deno's zlib does not
+    // read it on a threadpool: the second half is Node's case.
+    if (runtime !== 'node') return
     const fifo = path.join(scratch, `unloaded-fifo-${Date.now()}`)
     require('child_process').execFileSync('mkfifo', [fifo])
     const guard = fixture('addon-unloaded.js', ['guard', tmpFile(binding.deferMaxSpan), secondCopy(), fifo], { env: { UV_THREADPOOL_SIZE: '1' } })
