@@ -802,9 +802,10 @@ static bool throw_remap_range(napi_env env) {
 }
 
 /* Every check that needs no change, then the file grown if asked: all
- * before anything moves. */
+ * before anything moves. `moves`: the pages do not stay in their range, so
+ * the OS must be able to remap them. */
 static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd, bool grow,
-                         bool *proven) {
+                         bool moves, bool *proven) {
   uint64_t size = 0, end = (uint64_t)m->offset + new_len;
   int err;
   if (m->owner == NULL) {
@@ -813,7 +814,7 @@ static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd,
                           "cannot replace: its views in other threads cannot be detached");
     return false;
   }
-  if ((err = os_remap_supported(m->map_shared, &m->range->extra)) != 0) {
+  if (moves && (err = os_remap_supported(m->map_shared, &m->range->extra)) != 0) {
     throw_system_error(env, err, "mremap", NULL,
                        err == syserr_number("ENOTSUP")
                            ? "a private mapping that cannot grow in place moves, which needs "
@@ -895,7 +896,7 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
   bool split = new_span <= r->span && os_can_split(), proven;
   int err = 0;
 
-  if (!remap_checks(env, m, new_len, fd, grow, &proven)) return NULL;
+  if (!remap_checks(env, m, new_len, fd, grow, !split, &proven)) return NULL;
   /* The new pages first, checked, while nothing is detached: a failure
    * leaves the mapping as it was. No JavaScript runs in between. Growing
    * back into the range a shrink left mapped: the file may be shorter now. */

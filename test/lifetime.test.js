@@ -581,7 +581,7 @@ describe('workers', function () {
   })
 
   it('an addon loaded only by a worker stays loaded after it ends: a SharedArrayBuffer it made is finalized in this thread, and a second copy\'s SIGBUS handler stays callable', function () {
-    if (!isLinux) skip(this, '/proc/self/maps and SIGBUS')
+    if (!isLinux || emulated) skip(this, '/proc/self/maps and SIGBUS, not emulated')
     const file = tmpFile(Buffer.alloc(64 * 1024, 0x61))
     const sab = fixture('addon-unloaded.js', ['sab', file], { flags: runtimeFlags(['--expose-gc']) })
     if (sab.read === null) process.stdout.write('      (no SharedArrayBuffer mappings in this runtime: that half skipped)\n')

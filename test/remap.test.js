@@ -114,6 +114,7 @@ describe('remap()', function () {
 
   it('a mapping whose pages cannot be read grows with { fd } (ERR_MISSING_OPTION without it); one that protect() or lock() split into parts is ERR_INVALID_STATE, unchanged', function () {
     if (!isLinux) skip(this, 'mremap() (Windows maps a new view, and its views are never split)')
+    if (emulated) skip(this, qemuGaps.mremap)
     const file = tmpFile(64 * P)
     const fd = fs.openSync(file, 'r+')
     for (const prot of [mmap.PROT_NONE, PROT_WRITE]) {
@@ -258,6 +259,7 @@ describe('remap()', function () {
 
   it('grows anonymous private memory and a private file mapping, keeping their own pages', function () {
     if (isWindows) skip(this, 'Windows cannot grow a copy-on-write view or pagefile-backed memory (ENOSYS)')
+    if (emulated) skip(this, qemuGaps.dontunmap)
     const anon = mmap.map(P, RW, MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1)
     anon.fill(3)
     const grownAnon = mmap.remap(anon, 64 * P)
@@ -446,7 +448,7 @@ describe('remap() against other threads and pending native calls', function () {
   })
 
   it('with { fd } of another file refuses before growing it, when the kernel merged the mapping with its neighbour (asked with PROCMAP_QUERY, and from /proc/self/maps)', function () {
-    if (!isLinux) skip(this, '/proc/self/maps')
+    if (!isLinux || emulated) skip(this, '/proc/self/maps of the host, and an LD_PRELOAD shim for its C library')
     for (const env of [{}, { LD_PRELOAD: failShim(), MMAP_IO_FAIL: 'ioctl', MMAP_IO_FAIL_ERRNO: '25' }]) {
       const r = child('remap-merged-fd.js', [dir()], [], env)
       assert.strictEqual(r.merged, true, 'the kernel merged the two mappings')
