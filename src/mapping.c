@@ -694,7 +694,14 @@ static bool detach(napi_env env, mapping_t *m, napi_value arraybuffer) {
     bool same = false;
     if (napi_get_reference_value(env, s->ab, &made) == napi_ok && made != NULL)
       napi_strict_equals(env, made, arraybuffer, &same);
-    transferred = !same; /* or collected while its memory is still in use */
+    /* V8 keeps a Buffer's ArrayBuffer for as long as the Buffer: one we made
+     * that is collected while its memory is still in use was moved away.
+     * JavaScriptCore (Bun) does not keep the object: .buffer makes a new one
+     * for the same memory once ours is collected, so only a different one
+     * still alive tells of a transfer there. Bun copies rather than moves
+     * memory that an operation in progress holds, and refuses to detach it,
+     * so the ArrayBuffer detached below is then the only holder. */
+    transferred = made != NULL ? !same : ends != ENDS_BUN;
   }
   registry_remove(m->owner->registry, m->base);
   s->mapping = NULL;
