@@ -159,14 +159,19 @@ describe('CLI: mmap-io stat | warm | evict', function () {
     if (!isLinux) skip(this, 'posix_fadvise and the page cache are Linux\'s here')
     const file = tmpFile(1 << 20)
     json('evict', file)
-    const fd = fs.openSync(file, 'r')
-    fs.readSync(fd, Buffer.alloc(1 << 19), 0, 1 << 19, 0) // the first half
-    fs.closeSync(fd)
-    const r = cli('stat', file)
-    const line = r.stdout.trim().split('\n')[1]
+    // The first half, read in and locked: the page cache is the machine's,
+    // and a busy machine evicts unlocked pages between two looks.
+    const held = holdResident(file, (p) => p < 128)
+    let line
+    try {
+      line = cli('stat', file).stdout.trim().split('\n')[1]
+    } finally {
+      mmap.unmap(held)
+    }
     const [, cells, resident] = /^\[([Oo ]+)\] (\d+)\/256/.exec(line)
-    assert.ok(Number(resident) >= 128, line)
-    assert.ok(cells.startsWith('O'.repeat(30)), line)
+    // 5 pages a cell: 25 cells all resident, the 26th 3 of 5, 26 empty.
+    assert.strictEqual(Number(resident), 128, line)
+    assert.strictEqual(cells, 'O'.repeat(25) + 'o' + ' '.repeat(26), line)
   })
 
   it('reports missing and special files, and exits 1; bad usage exits 2; --help and --version exit 0', function () {
@@ -391,19 +396,23 @@ describe('CLI: mmap-io stat | warm | evict', function () {
 
   const vmtouch = () => isLinux && !emulated && spawnSync('vmtouch', ['-h']).error === undefined
 
-  // Evicts `file` and then reads the pages that `pick` chooses, through a
-  // mapping with MADV_RANDOM (no read-ahead).
-  function residentPattern (file, pick) {
+  // Evicts `file`, then reads and locks the pages that `pick` chooses through
+  // a mapping with MADV_RANDOM (no read-ahead), so that no other process's
+  // demand for memory evicts them while the test looks; returns the mapping.
+  function holdResident (file, pick) {
     const wfd = fs.openSync(file, 'r+')
     fs.fsyncSync(wfd)
     mmap.fadvise(wfd, 0, 0, mmap.POSIX_FADV_DONTNEED)
     const size = fs.fstatSync(wfd).size
     const buf = mmap.map(size, mmap.PROT_READ, mmap.MAP_SHARED, wfd, 0, mmap.MADV_RANDOM)
     fs.closeSync(wfd)
-    let sum = 0
-    for (let p = 0; p * mmap.PAGESIZE < size; p++) if (pick(p)) sum += buf[p * mmap.PAGESIZE]
-    mmap.unmap(buf)
-    return sum
+    try {
+      for (let p = 0; p * mmap.PAGESIZE < size; p++) if (pick(p)) mmap.lock(buf, p * mmap.PAGESIZE, mmap.PAGESIZE)
+    } catch (err) {
+      mmap.unmap(buf)
+      throw err
+    }
+    return buf
   }
 
   it('stat agrees with vmtouch page for page on a partly resident file', function () {
@@ -414,9 +423,14 @@ describe('CLI: mmap-io stat | warm | evict', function () {
     // each cell is several pages.
     for (const [pages, pick] of [[60, (p) => p % 3 === 0], [60, (p) => p > 40], [600, (p) => p % 7 < 3], [6000, (p) => p < 1000 || p % 50 === 0]]) {
       const file = tmpFile(pages * mmap.PAGESIZE)
-      residentPattern(file, pick)
-      const ours = lastBar(cli('stat', file).stdout)
-      const theirs = lastBar(spawnSync('vmtouch', ['-v', file], { encoding: 'utf8' }).stdout)
+      const held = holdResident(file, pick)
+      let ours, theirs
+      try {
+        ours = lastBar(cli('stat', file).stdout)
+        theirs = lastBar(spawnSync('vmtouch', ['-v', file], { encoding: 'utf8' }).stdout)
+      } finally {
+        mmap.unmap(held)
+      }
       assert.deepStrictEqual(ours, theirs, `${pages} pages`)
       rows.push(`${pages}: ${ours[1]}/${ours[2]}`)
     }
