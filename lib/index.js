@@ -125,6 +125,34 @@ function sharedOption (options, name) {
   return shared
 }
 
+// What a fault in a mapping does (README, "When the file changes under
+// you"): 'explain' it on stderr as the process ends, or survive it with
+// 'zero' pages. The addon takes -1 (the process default), 0 or 1.
+const FAULT_POLICIES = { explain: 0, zero: 1 }
+function validateFaultPolicy (value, name) {
+  if (!Object.hasOwn(FAULT_POLICIES, value)) throw invalidArgValue(name, "must be one of: 'explain', 'zero'", value)
+  return FAULT_POLICIES[value]
+}
+function faultOption (options) {
+  if (!given(options)) return -1
+  const value = optionOf(options, 'onFault')
+  return value === undefined ? -1 : validateFaultPolicy(value, 'options.onFault')
+}
+
+// setFaultPolicy(policy): the default for mappings made from now on, in
+// every thread.
+function setFaultPolicy (policy) {
+  binding.setFaultPolicy(validateFaultPolicy(policy, 'policy'))
+}
+
+// faults(buffer) -> the faults its mapping saw: [{ signal, cause, access,
+// offset, index, size }], the first 8.
+function faults (buffer) {
+  validateView(buffer, 'buffer')
+  if (isEmptyFile(buffer)) return []
+  return binding.faults(buffer)
+}
+
 function sharedUnavailable () {
   const err = new Error('SharedArrayBuffer mappings need node_api_create_external_sharedarraybuffer, ' +
     `which this runtime (${runtimeName()}) does not have: Node 22.23+, 24.21+ and 26 (and Bun) do`)
@@ -168,7 +196,10 @@ function map (size, protection, flags, fd, offset, advise, options) {
     throw outOfRange('offset', `a multiple of ${ALLOCATIONGRANULARITY}`, offset)
   }
   validateAdvice(advise, 'advise')
-  if (sharedOption(options, 'options')) return sharedBuffer(binding.mapShared(len, protection, flags, fd, off, advise))
+  const shared = sharedOption(options, 'options')
+  const policy = faultOption(options)
+  if (shared) return sharedBuffer(binding.mapShared(len, protection, flags, fd, off, advise, undefined, policy, 0))
+  if (policy !== -1) return handedOut(binding.map(len, protection, flags, fd, off, advise, undefined, policy, 0))
   return handedOut(binding.map(len, protection, flags, fd, off, advise))
 }
 
@@ -223,9 +254,12 @@ function unmap (buffer) {
   validateView(buffer, 'buffer')
   if (isEmptyFile(buffer)) return
   const result = binding.unmap(buffer)
-  if ((result & 1) !== 0) setImmediate(flush)
-  const waiting = result >>> 1
+  // A mapping that saw a fault: released all the same, then the error.
+  const [status, fault] = Array.isArray(result) ? result : [result]
+  if ((status & 1) !== 0) setImmediate(flush)
+  const waiting = status >>> 1
   if (waiting > 0 && pollTimer === null) schedulePoll(waiting, POLL_FIRST)
+  if (fault !== undefined) throw fault
 }
 
 // advise(buffer, advice) or advise(buffer, offset, length, advice)
@@ -354,7 +388,7 @@ function notRegular (file, st) {
   return systemError('ENODEV', 'open', path, `cannot map ${kind}, only regular files${how}`)
 }
 
-// open(path[, { mode, size, offset, length, private, populate, advice }])
+// open(path[, { mode, size, offset, length, private, populate, advice, onFault }])
 function open (file, options) {
   if (file instanceof Uint8Array) {
     // fs takes a Buffer path; an empty (or unmapped) one is no path at all.
@@ -380,6 +414,7 @@ function open (file, options) {
   const populate = option('populate') === undefined ? false : validateBoolean(options.populate, 'options.populate')
   const advice = option('advice') === undefined ? 0 : validateAdvice(options.advice, 'options.advice')
   const shared = sharedOption(options, 'options')
+  const policy = faultOption(options)
   const wanted = option('length') === undefined ? undefined : toInteger(options.length, 'options.length', 0, MAX_OFFSET)
   const delta = offset % ALLOCATIONGRANULARITY
   const kind = advice === 0 ? ADVICE_KEEPS : adviceKind(advice)
@@ -437,7 +472,7 @@ function open (file, options) {
       : toInteger(wanted, 'options.length', 0, fileSize - offset)
     // remap() opens the file again: by its absolute path (the working
     // directory may change), checked to be this file (dev and ino).
-    const origin = { path: pathOf(file), absolute: resolvePath(pathOf(file)), dev: st.dev, ino: st.ino, offset, delta, mode, private: priv }
+    const origin = { path: pathOf(file), absolute: resolvePath(pathOf(file)), dev: st.dev, ino: st.ino, offset, delta, mode, private: priv, policy }
     if (length === 0) {
       const empty = emptyBuffer(shared)
       origins.set(empty.buffer, origin)
@@ -456,7 +491,7 @@ function open (file, options) {
 // does, and remembers the origin for remap(): from the granularity boundary
 // below the offset, handing out the view at the byte asked for.
 function mapOpened (fd, origin, length, { populate, advice, shared }) {
-  const { offset, delta, mode, private: priv } = origin
+  const { offset, delta, mode, private: priv, path, policy } = origin
   let flags = priv ? C.MAP_PRIVATE : C.MAP_SHARED
   if (populate && C.MAP_POPULATE !== undefined) flags |= C.MAP_POPULATE
   // A private mapping is copy-on-write, so writable even on a read-only file.
@@ -464,8 +499,8 @@ function mapOpened (fd, origin, length, { populate, advice, shared }) {
   let buf
   try {
     buf = shared
-      ? sharedBuffer(binding.mapShared(delta + length, prot, flags, fd, offset - delta, advice))
-      : handedOut(binding.map(delta + length, prot, flags, fd, offset - delta, advice))
+      ? sharedBuffer(binding.mapShared(delta + length, prot, flags, fd, offset - delta, advice, path, policy, delta))
+      : handedOut(binding.map(delta + length, prot, flags, fd, offset - delta, advice, path, policy, delta))
   } catch (err) {
     if (err.syscall) {
       err.path = origin.path
@@ -582,23 +617,25 @@ function shmResult (result, shared) {
 }
 
 const shm = {
-  // create(name, size[, { exclusive = true, sharedArrayBuffer = false }])
+  // create(name, size[, { exclusive = true, sharedArrayBuffer = false, onFault }])
   create (name, size, options) {
     validateShmName(name)
     const len = toInteger(size, 'size', 1, MAX_LENGTH)
     options = optionsOf(options, 'options')
     const exclusive = optionOf(options, 'exclusive') === undefined ? true : validateBoolean(options.exclusive, 'options.exclusive')
     const shared = sharedOption(options, 'options')
-    return withName(name, () => shmResult(binding.shmMap(name, len, true, exclusive, false, shared, MAX_LENGTH), shared))
+    const policy = faultOption(options)
+    return withName(name, () => shmResult(binding.shmMap(name, len, true, exclusive, false, shared, MAX_LENGTH, policy), shared))
   },
 
-  // open(name[, { readOnly = false, sharedArrayBuffer = false }])
+  // open(name[, { readOnly = false, sharedArrayBuffer = false, onFault }])
   open (name, options) {
     validateShmName(name)
     options = optionsOf(options, 'options')
     const readOnly = optionOf(options, 'readOnly') === undefined ? false : validateBoolean(options.readOnly, 'options.readOnly')
     const shared = sharedOption(options, 'options')
-    return withName(name, () => shmResult(binding.shmMap(name, 0, false, false, readOnly, shared, MAX_LENGTH), shared))
+    const policy = faultOption(options)
+    return withName(name, () => shmResult(binding.shmMap(name, 0, false, false, readOnly, shared, MAX_LENGTH, policy), shared))
   },
 
   // size(name) -> bytes (whole pages on Windows)
@@ -683,6 +720,8 @@ module.exports = {
   unlock,
   protect,
   fadvise,
+  faults,
+  setFaultPolicy,
   promises,
   shm,
   features: Object.freeze({ ...binding.features }),

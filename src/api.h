@@ -24,6 +24,8 @@ napi_value js_map_shared(napi_env env, napi_callback_info info);
 napi_value js_reserved(napi_env env, napi_callback_info info);
 napi_value js_remap(napi_env env, napi_callback_info info);
 napi_value js_sentinel(napi_env env, napi_callback_info info);
+napi_value js_faults(napi_env env, napi_callback_info info);
+napi_value js_set_fault_policy(napi_env env, napi_callback_info info);
 
 /* shm.c: named shared memory */
 napi_value js_shm_map(napi_env env, napi_callback_info info);

@@ -48,12 +48,23 @@ static bool check_map_advice(napi_env env, int advice, size_t len) {
   return true;
 }
 
-/* map(size, protection, flags, fd, offset, advice) -> Buffer, or with
- * `shared` a SharedArrayBuffer (lib/ makes the Buffer over it). */
+/* What a fault in a new mapping does: -1 the process default, 0 explain,
+ * 1 zero. */
+static fault_policy_t policy_of(int32_t policy) {
+  return policy < 0 ? fault_policy() : policy == 1 ? FAULT_ZERO : FAULT_EXPLAIN;
+}
+
+/* map(size, protection, flags, fd, offset, advice[, path, policy, delta])
+ * -> Buffer, or with `shared` a SharedArrayBuffer (lib/ makes the Buffer
+ * over it). open() gives the path it mapped, the fault policy and where
+ * the view it hands out starts in the mapping. */
 static napi_value map_common(napi_env env, napi_callback_info info, bool shared) {
-  napi_value args[6];
-  size_t argc = 6, i, len;
-  int64_t a[6];
+  napi_value args[9];
+  size_t argc = 9, i, len, path_len = 0;
+  int64_t a[6], delta = 0;
+  int32_t policy = -1;
+  char path[FAULT_NAME_MAX];
+  napi_valuetype type = napi_undefined;
   env_state_t *st;
   mapped_t pages;
   int err;
@@ -65,6 +76,14 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
     return NULL;
   }
   for (i = 0; i < 6; i++) CHECK(env, napi_get_value_int64(env, args[i], &a[i]));
+  if (argc >= 9) {
+    CHECK(env, napi_typeof(env, args[6], &type));
+    /* Cut to what the fault table keeps (it says when it cut). */
+    if (type == napi_string)
+      CHECK(env, napi_get_value_string_utf8(env, args[6], path, sizeof path, &path_len));
+    CHECK(env, napi_get_value_int32(env, args[7], &policy));
+    CHECK(env, napi_get_value_int64(env, args[8], &delta));
+  }
   if (!get_state(env, &st)) return NULL;
   if (a[0] <= 0 || (uint64_t)a[0] > SIZE_MAX - page_size) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "size out of range");
@@ -109,6 +128,11 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   pages.map_shared = os_flags_shared((int)a[2]);
   pages.at_once = os_release_at_once((int)a[1], (int)a[2]);
   pages.offset = a[4];
+  pages.fault.origin = type == napi_string ? ORIGIN_PATH : anonymous ? ORIGIN_ANONYMOUS : ORIGIN_FD;
+  pages.fault.name = type == napi_string ? path : NULL;
+  pages.fault.fd = a[3];
+  pages.fault.delta = delta > 0 ? (size_t)delta : 0;
+  pages.fault.policy = policy_of(policy);
   return mapping_hand_out(env, st, &pages, shared);
 }
 
@@ -141,6 +165,7 @@ napi_value js_remap(napi_env env, napi_callback_info info) {
     throw_not_live(env);
     return NULL;
   }
+  if (!check_no_fault(env, view.mapping)) return NULL;
   if (length <= 0 || (uint64_t)length > SIZE_MAX - page_size) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "length out of range");
     return NULL;
@@ -185,7 +210,7 @@ napi_value js_map_shared(napi_env env, napi_callback_info info) {
  * sets it). Detaches every view and releases the mapping. A view of an
  * unmapped (detached) ArrayBuffer is a no-op. */
 napi_value js_unmap(napi_env env, napi_callback_info info) {
-  napi_value arg, waiting;
+  napi_value arg, waiting = NULL, fault = NULL, pair;
   size_t argc = 1;
   view_t view;
   bool detached = false, due;
@@ -205,14 +230,57 @@ napi_value js_unmap(napi_env env, napi_callback_info info) {
     if (!detached) throw_not_live(env);
     return NULL;
   }
-  if (mapping_is_shared(view.mapping)) {
-    mapping_release_shared(view.mapping);
+  /* A mapping that saw a fault is released all the same, then says so:
+   * [result, error] for lib/ to act on the result and throw the error. */
+  if (mapping_faults(view.mapping) > 0 &&
+      (fault = fault_error(env, mapping_fault_slot(view.mapping))) == NULL) {
+    throw_napi_failure(env);
     return NULL;
   }
-  if (!mapping_release(env, view.mapping, view.arraybuffer)) return NULL;
-  due = mapping_flush_due(st);
-  CHECK(env, napi_create_double(env, (double)mapping_watched(st) * 2 + (due ? 1 : 0), &waiting));
-  return waiting;
+  if (mapping_is_shared(view.mapping)) {
+    mapping_release_shared(view.mapping);
+  } else {
+    if (!mapping_release(env, view.mapping, view.arraybuffer)) return NULL;
+    due = mapping_flush_due(st);
+    CHECK(env, napi_create_double(env, (double)mapping_watched(st) * 2 + (due ? 1 : 0), &waiting));
+  }
+  if (fault == NULL) return waiting;
+  if (waiting == NULL) CHECK(env, napi_get_undefined(env, &waiting));
+  CHECK(env, napi_create_array_with_length(env, 2, &pair));
+  CHECK(env, napi_set_element(env, pair, 0, waiting));
+  CHECK(env, napi_set_element(env, pair, 1, fault));
+  return pair;
+}
+
+/* faults(view) -> the faults its mapping saw (fault.h), oldest first. */
+napi_value js_faults(napi_env env, napi_callback_info info) {
+  napi_value arg, list;
+  size_t argc = 1;
+  view_t view;
+  CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "faults() takes 1 argument");
+    return NULL;
+  }
+  if (!get_view(env, arg, &view)) return NULL;
+  if (view.mapping == NULL) {
+    throw_not_live(env);
+    return NULL;
+  }
+  if ((list = fault_list(env, mapping_fault_slot(view.mapping))) == NULL) throw_napi_failure(env);
+  return list;
+}
+
+/* setFaultPolicy(policy): the default for mappings made from now on, in
+ * every thread (0: explain, 1: zero). */
+napi_value js_set_fault_policy(napi_env env, napi_callback_info info) {
+  napi_value arg;
+  size_t argc = 1;
+  int32_t policy;
+  CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (argc < 1 || !get_int(env, arg, &policy)) return NULL;
+  fault_set_policy(policy == 1 ? FAULT_ZERO : FAULT_EXPLAIN);
+  return NULL;
 }
 
 /* poll() -> how many ArrayBuffers this environment still watches, after
@@ -395,6 +463,7 @@ napi_value js_protect(napi_env env, napi_callback_info info) {
   if (!check_whole_pages(env, &c, true, "protect()") || c.len == 0) return NULL;
   if (!mapping_budget(env, 2, "mprotect")) return NULL;
   mapping_release_at_once(c.m); /* it may be writable now */
+  mapping_protected(c.m); /* a fault there may be its doing from now on */
   if ((err = os_protect(c.start, c.len, prot)) != 0)
     throw_system_error(env, err, "mprotect", NULL, NULL);
   return NULL;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fault.h"
 #include "syserr.h"
 
 void throw_napi_failure(napi_env env) {
@@ -75,4 +76,72 @@ void throw_out_of_range(napi_env env, const char *name, const char *range, int64
   snprintf(message, sizeof message,
            "The value of \"%s\" is out of range. It must be %s. Received %s", name, range, number);
   napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
+}
+
+/* ---- faults ------------------------------------------------------------------ */
+
+static bool set_string(napi_env env, napi_value object, const char *name, const char *value) {
+  napi_value v;
+  return napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v) == napi_ok &&
+         napi_set_named_property(env, object, name, v) == napi_ok;
+}
+
+static bool set_number(napi_env env, napi_value object, const char *name, double value) {
+  napi_value v;
+  return napi_create_double(env, value, &v) == napi_ok &&
+         napi_set_named_property(env, object, name, v) == napi_ok;
+}
+
+/* signal, cause, access, offset, index, size of one record. */
+static bool set_record(napi_env env, napi_value object, const fault_record_t *rec) {
+  return set_string(env, object, "signal", fault_kind_name(rec->kind)) &&
+         set_string(env, object, "cause", fault_cause_name(rec->cause)) &&
+         set_string(env, object, "access", fault_access_name(rec->access)) &&
+         set_number(env, object, "offset", (double)rec->offset) &&
+         set_number(env, object, "index", (double)rec->index) &&
+         (rec->size < 0 || set_number(env, object, "size", (double)rec->size));
+}
+
+napi_value fault_error(napi_env env, int slot) {
+  fault_hit_t hit;
+  fault_record_t rec;
+  char message[1024];
+  size_t n;
+  napi_value error, code, text;
+  if (!fault_describe(slot, &hit) || fault_records(slot, &rec, 1) != 1) return NULL;
+  n = fault_format(&hit, &rec, "", message, sizeof message);
+  snprintf(message + n, sizeof message - n,
+           ". The mapping no longer mirrors %s, and refuses every call but unmap()",
+           hit.origin == ORIGIN_SHM ? "the shared memory" : "the file");
+  if (napi_create_string_utf8(env, "ERR_MMAP_IO_FAULT", NAPI_AUTO_LENGTH, &code) != napi_ok ||
+      napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text) != napi_ok ||
+      napi_create_error(env, code, text, &error) != napi_ok || !set_record(env, error, &rec) ||
+      !set_number(env, error, "faults", (double)fault_count(slot)))
+    return NULL;
+  switch (hit.origin) {
+    case ORIGIN_PATH:
+      if (!set_string(env, error, "path", hit.name)) return NULL;
+      break;
+    case ORIGIN_SHM:
+      if (!set_string(env, error, "name", hit.name)) return NULL;
+      break;
+    case ORIGIN_FD:
+      if (!set_number(env, error, "fd", (double)hit.fd)) return NULL;
+      break;
+    default: break;
+  }
+  return error;
+}
+
+napi_value fault_list(napi_env env, int slot) {
+  fault_record_t recs[FAULT_RECORDS];
+  size_t n = slot < 0 ? 0 : fault_records(slot, recs, FAULT_RECORDS), i;
+  napi_value list, item;
+  if (napi_create_array_with_length(env, n, &list) != napi_ok) return NULL;
+  for (i = 0; i < n; i++) {
+    if (napi_create_object(env, &item) != napi_ok || !set_record(env, item, &recs[i]) ||
+        napi_set_element(env, list, (uint32_t)i, item) != napi_ok)
+      return NULL;
+  }
+  return list;
 }

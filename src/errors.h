@@ -30,6 +30,15 @@ napi_value system_error(napi_env env, int err, const char *syscall, const char *
 void throw_system_error(napi_env env, int err, const char *syscall, const char *description,
                         const char *hint);
 
+/* ERR_MMAP_IO_FAULT for the first fault recorded in fault slot `slot`
+ * (fault.h): its explanation, with `path` (open()), `fd` (map()) or `name`
+ * (shm), `offset` in the file, `index` in the Buffer, `cause`, `access`,
+ * `signal`, and `faults` (how many). NULL when it could not be made. */
+napi_value fault_error(napi_env env, int slot);
+/* The faults recorded in `slot`, as an array of { signal, cause, access,
+ * offset, index, size } (size: the file's when known, else undefined). */
+napi_value fault_list(napi_env env, int slot);
+
 /* TypeError ERR_INVALID_ARG_VALUE: the view is not of a live mapping. */
 void throw_not_live(napi_env env);
 /* RangeError ERR_OUT_OF_RANGE with Node's message for `name`. */

@@ -122,6 +122,7 @@ struct mapping {
   int64_t offset;
   bool map_shared; /* MAP_SHARED */
   bool at_once;    /* release its range at once, never in a batch */
+  int fault_slot;  /* in the fault table (fault.h); -1: not watched */
 };
 
 struct env_state {
@@ -312,6 +313,12 @@ static mapping_t *mapping_new(env_state_t *owner, range_t *r, const mapped_t *p)
   m->offset = p->offset;
   m->map_shared = p->map_shared;
   m->at_once = p->at_once;
+  {
+    fault_desc_t d = p->fault;
+    d.writable = os_prot_writable(p->prot);
+    d.offset = p->offset;
+    m->fault_slot = fault_watch(p->addr, p->len, &d);
+  }
   if (owner != NULL) {
     m->next = owner->live;
     if (owner->live != NULL) owner->live->prev = m;
@@ -336,6 +343,7 @@ static void mapping_end(mapping_t *m) {
     range_drop(m->earlier[i]);
   }
   free(m->earlier);
+  fault_unwatch(m->fault_slot);
   range_need(m->range, false);
   range_drop(m->range);
   free(m);
@@ -369,6 +377,12 @@ void mapping_release_at_once(mapping_t *m) {
   m->at_once = true;
   range_release_at_once(m->range);
 }
+
+void mapping_protected(mapping_t *m) { fault_protected(m->fault_slot); }
+
+int mapping_fault_slot(const mapping_t *m) { return m->fault_slot; }
+
+size_t mapping_faults(const mapping_t *m) { return fault_count(m->fault_slot); }
 
 pin_t mapping_pin(mapping_t *m) {
   pin_t pin;
@@ -998,6 +1012,7 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
   }
   m->base = addr;
   m->len = new_len;
+  fault_move(m->fault_slot, addr, new_len);
   store_settle(old);
   if (!registry_add(st->registry, m->base, m)) {
     throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL,

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fault.h"
 #include "os.h"
 #include "range.h"
 
@@ -65,6 +66,8 @@ typedef struct {
   bool map_shared; /* MAP_SHARED */
   bool at_once;    /* its range becomes a placeholder at release, never batched */
   int64_t offset;
+  fault_desc_t fault; /* what it maps and what a fault in it does (fault.h);
+                         writable and offset come from the fields above */
 } mapped_t;
 
 /* Hand the pages to JavaScript as a Buffer, or (`sab`) a SharedArrayBuffer.
@@ -114,6 +117,12 @@ bool mapping_maps_shared(const mapping_t *m); /* MAP_SHARED */
 const os_extra_t *mapping_extra(const mapping_t *m);
 /* lock() and protect(): its pages go at release, not in a batch. */
 void mapping_release_at_once(mapping_t *m);
+/* protect() was called on it: a fault there is its doing. */
+void mapping_protected(mapping_t *m);
+/* Its slot in the fault table (fault.h), or -1; how many faults it saw. A
+ * mapping that saw one refuses every call but unmap() and faults(). */
+int mapping_fault_slot(const mapping_t *m);
+size_t mapping_faults(const mapping_t *m);
 
 /* Pin the mapping's range while a threadpool job uses it; the job keeps the
  * returned token and unpins with it on the environment's thread, whatever

@@ -150,6 +150,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FUNCTION("reserved", js_reserved),
       FUNCTION("remap", js_remap),
       FUNCTION("sentinel", js_sentinel),
+      FUNCTION("faults", js_faults),
+      FUNCTION("setFaultPolicy", js_set_fault_policy),
       FUNCTION("shmMap", js_shm_map),
       FUNCTION("shmSize", js_shm_size),
       FUNCTION("shmRemove", js_shm_remove),

@@ -66,6 +66,8 @@ int os_check_mappable(int64_t fd);
 
 int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
            os_extra_t *extra);
+/* Whether `prot` gives write access. */
+bool os_prot_writable(int prot);
 /* Whether `flags` make a shared mapping (MAP_SHARED). */
 bool os_flags_shared(int flags);
 int os_unmap(void *addr, size_t len, os_extra_t *extra);
@@ -86,13 +88,18 @@ int os_release(void *addr, size_t len);
  * count against RLIMIT_MEMLOCK until they go). See range.h. */
 bool os_release_at_once(int prot, int flags);
 
-/* The fault guard (POSIX: a SIGBUS handler, installed on first use and
- * chained to the one before it). Ranges it guards are unmapped mappings
- * whose pages wait to become placeholders (range.c): when a stale
- * pointer touches one after its file was truncated, the guard turns that
- * range into a placeholder there and then, and the access reads zeros
- * instead of killing the process. Faults anywhere else go on to the
- * previous handler, or kill the process as they would without it. */
+/* The fault handlers (POSIX: SIGBUS and SIGSEGV handlers; Windows: a
+ * vectored exception handler), installed once, on first use, in front of
+ * whatever was there. A fault in a live mapping is explained or survived
+ * as fault.h says; faults anywhere else, and signals sent with kill(), go
+ * on to the handler before ours, or end the process as without us. False
+ * when they could not be installed. */
+bool os_fault_install(void);
+/* The fault guard: its ranges are unmapped mappings whose pages wait to
+ * become placeholders (range.c): when a stale pointer touches one after
+ * its file was truncated, the handler turns that range into a placeholder
+ * there and then, and the access reads zeros instead of killing the
+ * process. */
 /* Whether ranges can be guarded now: false where there is no guard
  * (Windows, where a mapped file cannot be truncated anyway, but where
  * releases are not batched) or when another handler has replaced ours. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "glibc_compat.h"
+#include "os_linux.h"
 
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0
@@ -271,6 +272,8 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t off
 bool os_mapped_files_locked(void) { return false; }
 
 bool os_can_split(void) { return true; }
+
+bool os_prot_writable(int prot) { return (prot & PROT_WRITE) != 0; }
 
 bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
 
@@ -535,26 +538,6 @@ void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_r
 }
 
 #if defined(__linux__)
-/* PROCMAP_QUERY (Linux 6.11): the kernel's record of the mapping that covers
- * an address, asked of /proc/self/maps with one ioctl, without reading it. */
-struct procmap_query_v1 {
-  uint64_t size;
-  uint64_t query_flags;
-  uint64_t query_addr;
-  uint64_t vma_start;
-  uint64_t vma_end;
-  uint64_t vma_flags;
-  uint64_t vma_page_size;
-  uint64_t vma_offset;
-  uint64_t inode;
-  uint32_t dev_major;
-  uint32_t dev_minor;
-  uint32_t vma_name_size;
-  uint32_t build_id_size;
-  uint64_t vma_name_addr;
-  uint64_t build_id_addr;
-};
-#define PROCMAP_QUERY_IOCTL _IOWR('f', 17, struct procmap_query_v1)
 
 /* The device and inode of the file mapped at `addr` (0 when it maps no
  * file) and whether it may be read: 0, or ENOSYS when the kernel cannot
@@ -837,6 +820,7 @@ size_t os_features(os_feature_t *out, size_t max) {
   F("residency", 1)
   F("lock", 1)
   F("protect", 1)
+  F("faultZero", 1)
   F("mappingLimit", os_map_count_limit() != 0)
 #undef F
   return n;

@@ -8,6 +8,7 @@
 #include <psapi.h>
 #include <winsock2.h> /* WSAEACCES */
 
+#include "fault.h"
 #include "os.h"
 #include "syserr.h"
 
@@ -214,6 +215,58 @@ bool os_release_at_once(int prot, int flags) {
   return (flags & MAP_SHARED) != 0 && (prot & PROT_WRITE) != 0;
 }
 
+/* The fault handler: a vectored exception handler, first in line, that
+ * explains an access violation or in-page error in a live view on stderr
+ * (fault.c's table decides) and lets the search go on, so the process ends
+ * as it would without us. Windows cannot replace part of a view with other
+ * pages, so FAULT_ZERO is explained, not survived (docs/lifetime.md); a
+ * mapped file cannot be truncated there, so an in-page error is an I/O
+ * error (a network drive gone, a bad sector). */
+static LONG CALLBACK on_exception(EXCEPTION_POINTERS *e) {
+  const EXCEPTION_RECORD *r = e->ExceptionRecord;
+  fault_hit_t hit;
+  fault_record_t rec;
+  char line[768];
+  size_t n;
+  DWORD written;
+  uintptr_t addr;
+  if ((r->ExceptionCode != EXCEPTION_ACCESS_VIOLATION &&
+       r->ExceptionCode != EXCEPTION_IN_PAGE_ERROR) ||
+      r->NumberParameters < 2)
+    return EXCEPTION_CONTINUE_SEARCH;
+  addr = (uintptr_t)r->ExceptionInformation[1];
+  if (!fault_find(addr, &hit)) return EXCEPTION_CONTINUE_SEARCH;
+  memset(&rec, 0, sizeof rec);
+  rec.kind = r->ExceptionCode == EXCEPTION_IN_PAGE_ERROR ? KIND_IN_PAGE_ERROR : KIND_ACCESS_VIOLATION;
+  rec.access = r->ExceptionInformation[0] == 0   ? ACCESS_READ
+               : r->ExceptionInformation[0] == 1 ? ACCESS_WRITE
+                                                 : ACCESS_UNKNOWN;
+  rec.offset = (uint64_t)hit.offset + (addr - hit.base);
+  rec.index = addr - hit.base >= hit.delta ? addr - hit.base - hit.delta : 0;
+  rec.size = -1;
+  if (rec.kind == KIND_IN_PAGE_ERROR) rec.cause = CAUSE_IO;
+  else
+    rec.cause = hit.protected_                                ? CAUSE_PROTECTED
+                : !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY
+                                                              : CAUSE_UNKNOWN;
+  fault_note(&hit, &rec);
+  n = fault_format(&hit, &rec, "mmap-io: ", line, sizeof line - 2);
+  line[n++] = '\r';
+  line[n++] = '\n';
+  WriteFile(GetStdHandle(STD_ERROR_HANDLE), line, (DWORD)n, &written, NULL);
+  return EXCEPTION_CONTINUE_SEARCH;
+}
+
+static os_spinlock_t install_lock;
+static int installed; /* 1 done, -1 failed; under install_lock */
+
+bool os_fault_install(void) {
+  os_spin_lock(&install_lock);
+  if (installed == 0) installed = AddVectoredExceptionHandler(1, on_exception) != NULL ? 1 : -1;
+  os_spin_unlock(&install_lock);
+  return installed == 1;
+}
+
 /* No fault guard: unmapped views become placeholders at once. */
 bool os_guard_ready(void) { return false; }
 int os_guard_add(void *addr, size_t len) {
@@ -223,6 +276,8 @@ int os_guard_add(void *addr, size_t len) {
 }
 void os_guard_remove(int slot) { (void)slot; }
 size_t os_guard_caught(void) { return 0; }
+
+bool os_prot_writable(int prot) { return (prot & PROT_WRITE) != 0; }
 
 bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
 
@@ -575,6 +630,7 @@ size_t os_features(os_feature_t *out, size_t max) {
   F("residency", 1)
   F("lock", 1)
   F("protect", 1)
+  F("faultZero", 0) /* no partial replacement of a view */
   F("mappingLimit", 0)
 #undef F
   return n;

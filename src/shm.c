@@ -31,12 +31,14 @@ static bool get_name(napi_env env, napi_value value, char *out, size_t size) {
   return true;
 }
 
-/* shmMap(name, size, create, exclusive, readonly, shared, max) -> Buffer,
- * or a SharedArrayBuffer when `shared`, or null when the memory is empty;
- * EFBIG when it is larger than `max` (buffer.constants.MAX_LENGTH). */
+/* shmMap(name, size, create, exclusive, readonly, shared, max, policy) ->
+ * Buffer, or a SharedArrayBuffer when `shared`, or null when the memory is
+ * empty; EFBIG when it is larger than `max` (buffer.constants.MAX_LENGTH).
+ * `policy`: what a fault in it does (-1 the process default, 0 explain,
+ * 1 zero). */
 napi_value js_shm_map(napi_env env, napi_callback_info info) {
-  napi_value args[7], result = NULL;
-  size_t argc = 7;
+  napi_value args[8], result = NULL;
+  size_t argc = 8;
   char name[256];
   int64_t want, max;
   bool create, exclusive, readonly, shared;
@@ -46,10 +48,11 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   env_state_t *st;
   mapped_t pages;
   int err;
+  int32_t policy;
 
   CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc < 7) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "shmMap() takes 7 arguments");
+  if (argc < 8) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "shmMap() takes 8 arguments");
     return NULL;
   }
   if (!get_name(env, args[0], name, sizeof name)) return NULL;
@@ -59,6 +62,7 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_value_bool(env, args[4], &readonly));
   CHECK(env, napi_get_value_bool(env, args[5], &shared));
   CHECK(env, napi_get_value_int64(env, args[6], &max));
+  CHECK(env, napi_get_value_int32(env, args[7], &policy));
   CHECK(env, napi_get_instance_data(env, (void **)&st));
   if (want < 0 || (uint64_t)want > SIZE_MAX - page_size) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "size out of range");
@@ -83,6 +87,7 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
     CHECK(env, napi_get_null(env, &result));
     return result;
   }
+  memset(&pages, 0, sizeof pages);
   pages.addr = addr;
   pages.len = size;
   pages.extra = extra;
@@ -90,6 +95,9 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   pages.map_shared = true;
   pages.at_once = !readonly; /* a stale pointer's writes would reach it */
   pages.offset = 0;
+  pages.fault.origin = ORIGIN_SHM;
+  pages.fault.name = name;
+  pages.fault.policy = policy < 0 ? fault_policy() : policy == 1 ? FAULT_ZERO : FAULT_EXPLAIN;
   return mapping_hand_out(env, st, &pages, shared);
 }
 

@@ -81,6 +81,14 @@ napi_failed:
 
 size_t pages_of(size_t len) { return len / page_size + (len % page_size != 0); }
 
+bool check_no_fault(napi_env env, const mapping_t *m) {
+  napi_value error;
+  if (mapping_faults(m) == 0) return true;
+  error = fault_error(env, mapping_fault_slot(m));
+  if (error == NULL || napi_throw(env, error) != napi_ok) throw_napi_failure(env);
+  return false;
+}
+
 bool begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
   size_t given = argc;
   int64_t length;
@@ -98,6 +106,7 @@ bool begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
     throw_not_live(env);
     return false;
   }
+  if (!check_no_fault(env, c->m)) return false;
   if (napi_get_value_int64(env, c->args[1], &c->offset) != napi_ok ||
       napi_get_value_int64(env, c->args[2], &length) != napi_ok) {
     throw_napi_failure(env);

@@ -41,8 +41,13 @@ typedef struct {
   size_t len;         /* from start to the end of the range; 0 for none */
 } call_t;
 
+/* False with ERR_MMAP_IO_FAULT pending when the mapping saw a fault
+ * (fault.h): then it refuses every call but unmap(). */
+bool check_no_fault(napi_env env, const mapping_t *m);
+
 /* Read `argc` arguments and resolve the range; false with an exception
- * pending when the view is not of a live mapping or the range leaves it. */
+ * pending when the view is not of a live mapping, the mapping saw a fault,
+ * or the range leaves it. */
 bool begin(napi_env env, napi_callback_info info, size_t argc, call_t *c);
 
 /* For calls that change whole pages (advice that discards data,

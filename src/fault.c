@@ -1,0 +1,371 @@
+/* Faults in live mappings: the table the fault handlers read. See fault.h. */
+#include "fault.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "os.h"
+
+enum { CHUNK = 256, MAX_CHUNKS = 1024 }; /* 262,144 mappings: 4 x vm.max_map_count */
+
+typedef struct {
+  atomic_uint seq;       /* odd while the owner writes the fields below */
+  atomic_uintptr_t base; /* 0: free */
+  atomic_size_t len;
+  fault_origin_t origin;
+  int64_t fd;
+  int64_t offset;
+  size_t delta;
+  bool writable;
+  atomic_bool protected_;
+  fault_policy_t policy;
+  bool name_cut;
+  char name[FAULT_NAME_MAX];
+  /* Written by the handlers. */
+  atomic_flag zeroing;         /* held while a handler zero-fills its tail */
+  atomic_uintptr_t zeroed;     /* the start of its zero-filled tail; 0: none */
+  atomic_uint faults;          /* how many it has seen */
+  atomic_bool ready[FAULT_RECORDS];
+  fault_record_t records[FAULT_RECORDS];
+} slot_t;
+
+static _Atomic(slot_t *) chunks[MAX_CHUNKS];
+static atomic_int policy_default;
+static atomic_bool installed;
+
+/* The owners' side: free slots, under `lock`. */
+static os_spinlock_t lock;
+static int *free_slots;
+static size_t n_free, n_chunks;
+
+static slot_t *slot_at(int slot) {
+  slot_t *chunk;
+  if (slot < 0 || slot >= CHUNK * MAX_CHUNKS) return NULL;
+  chunk = atomic_load(&chunks[slot / CHUNK]);
+  return chunk == NULL ? NULL : &chunk[slot % CHUNK];
+}
+
+void fault_set_policy(fault_policy_t policy) { atomic_store(&policy_default, (int)policy); }
+fault_policy_t fault_policy(void) { return (fault_policy_t)atomic_load(&policy_default); }
+
+/* A chunk more, under `lock`. */
+static bool add_chunk(void) {
+  slot_t *chunk;
+  int *grown, i;
+  if (n_chunks == MAX_CHUNKS) return false;
+  grown = realloc(free_slots, (n_chunks + 1) * CHUNK * sizeof *grown);
+  if (grown == NULL) return false;
+  free_slots = grown;
+  if ((chunk = calloc(CHUNK, sizeof *chunk)) == NULL) return false;
+  for (i = CHUNK - 1; i >= 0; i--) free_slots[n_free++] = (int)(n_chunks * CHUNK) + i;
+  atomic_store(&chunks[n_chunks++], chunk);
+  return true;
+}
+
+static void begin_write(slot_t *s) { atomic_fetch_add(&s->seq, 1); }
+static void end_write(slot_t *s) { atomic_fetch_add(&s->seq, 1); }
+
+int fault_watch(void *base, size_t len, const fault_desc_t *d) {
+  slot_t *s;
+  int slot;
+  unsigned i;
+  if (!atomic_load_explicit(&installed, memory_order_relaxed)) {
+    os_fault_install();
+    atomic_store(&installed, true);
+  }
+  os_spin_lock(&lock);
+  if (n_free == 0 && !add_chunk()) {
+    os_spin_unlock(&lock);
+    return -1;
+  }
+  slot = free_slots[--n_free];
+  os_spin_unlock(&lock);
+  s = slot_at(slot);
+  begin_write(s);
+  atomic_store(&s->len, len);
+  s->origin = d->origin;
+  s->fd = d->fd;
+  s->offset = d->offset;
+  s->delta = d->delta;
+  s->writable = d->writable;
+  atomic_store(&s->protected_, false);
+  s->policy = d->policy;
+  s->name[0] = '\0';
+  s->name_cut = false;
+  if (d->name != NULL) {
+    size_t n = strlen(d->name);
+    s->name_cut = n >= FAULT_NAME_MAX;
+    if (s->name_cut) n = FAULT_NAME_MAX - 1;
+    memcpy(s->name, d->name, n);
+    s->name[n] = '\0';
+  }
+  atomic_store(&s->zeroed, 0);
+  atomic_store(&s->faults, 0);
+  for (i = 0; i < FAULT_RECORDS; i++) atomic_store(&s->ready[i], false);
+  atomic_store(&s->base, (uintptr_t)base);
+  end_write(s);
+  return slot;
+}
+
+void fault_move(int slot, void *base, size_t len) {
+  slot_t *s = slot_at(slot);
+  if (s == NULL) return;
+  begin_write(s);
+  atomic_store(&s->base, (uintptr_t)base);
+  atomic_store(&s->len, len);
+  end_write(s);
+}
+
+void fault_protected(int slot) {
+  slot_t *s = slot_at(slot);
+  if (s != NULL) atomic_store(&s->protected_, true);
+}
+
+void fault_unwatch(int slot) {
+  slot_t *s = slot_at(slot);
+  if (s == NULL) return;
+  begin_write(s);
+  atomic_store(&s->base, 0);
+  atomic_store(&s->len, 0);
+  end_write(s);
+  os_spin_lock(&lock);
+  free_slots[n_free++] = slot; /* room for every slot was made with its chunk */
+  os_spin_unlock(&lock);
+}
+
+size_t fault_count(int slot) {
+  slot_t *s = slot_at(slot);
+  return s == NULL ? 0 : atomic_load(&s->faults);
+}
+
+size_t fault_records(int slot, fault_record_t *out, size_t max) {
+  slot_t *s = slot_at(slot);
+  size_t n, i, got = 0;
+  if (s == NULL) return 0;
+  n = atomic_load(&s->faults);
+  if (n > FAULT_RECORDS) n = FAULT_RECORDS;
+  for (i = 0; i < n && got < max; i++)
+    if (atomic_load(&s->ready[i])) out[got++] = s->records[i];
+  return got;
+}
+
+/* ---- the handlers' side ------------------------------------------------------- */
+
+/* A consistent copy of slot `slot`, if it watches `addr` (any address when
+ * `addr` is 0). */
+static bool read_slot(int slot, uintptr_t addr, fault_hit_t *hit) {
+  slot_t *s = slot_at(slot);
+  unsigned spins;
+  if (s == NULL) return false;
+  for (spins = 0; spins < 1000000; spins++) {
+    unsigned before = atomic_load(&s->seq);
+    uintptr_t base;
+    size_t len;
+    if (before & 1u) continue; /* its owner is writing it: a few stores */
+    base = atomic_load(&s->base);
+    len = atomic_load(&s->len);
+    if (base == 0 || (addr != 0 && (addr < base || addr - base >= len))) {
+      if (atomic_load(&s->seq) == before) return false;
+      continue;
+    }
+    hit->slot = slot;
+    hit->seq = before;
+    hit->base = base;
+    hit->len = len;
+    hit->origin = s->origin;
+    hit->fd = s->fd;
+    hit->offset = s->offset;
+    hit->delta = s->delta;
+    hit->writable = s->writable;
+    hit->protected_ = atomic_load(&s->protected_);
+    hit->policy = s->policy;
+    hit->name_cut = s->name_cut;
+    memcpy(hit->name, s->name, FAULT_NAME_MAX);
+    hit->name[FAULT_NAME_MAX - 1] = '\0';
+    if (atomic_load(&s->seq) == before) return true;
+  }
+  return false;
+}
+
+bool fault_describe(int slot, fault_hit_t *hit) { return read_slot(slot, 0, hit); }
+
+bool fault_find(uintptr_t addr, fault_hit_t *hit) {
+  int c, i;
+  if (addr == 0) return false;
+  for (c = 0; c < MAX_CHUNKS; c++) {
+    slot_t *chunk = atomic_load(&chunks[c]);
+    if (chunk == NULL) break;
+    for (i = 0; i < CHUNK; i++) {
+      uintptr_t base = atomic_load(&chunk[i].base);
+      if (base == 0 || addr < base || addr - base >= atomic_load(&chunk[i].len)) continue;
+      if (read_slot(c * CHUNK + i, addr, hit)) return true;
+    }
+  }
+  return false;
+}
+
+void fault_note(const fault_hit_t *hit, const fault_record_t *rec) {
+  slot_t *s = slot_at(hit->slot);
+  unsigned n;
+  if (s == NULL || atomic_load(&s->seq) != hit->seq) return;
+  n = atomic_fetch_add(&s->faults, 1);
+  if (n < FAULT_RECORDS) {
+    s->records[n] = *rec;
+    atomic_store(&s->ready[n], true);
+  }
+}
+
+uintptr_t fault_zero_begin(const fault_hit_t *hit) {
+  slot_t *s = slot_at(hit->slot);
+  while (atomic_flag_test_and_set(&s->zeroing)) {
+  }
+  return atomic_load(&s->zeroed);
+}
+
+void fault_zero_end(const fault_hit_t *hit, uintptr_t zeroed_from) {
+  slot_t *s = slot_at(hit->slot);
+  atomic_store(&s->zeroed, zeroed_from);
+  atomic_flag_clear(&s->zeroing);
+}
+
+/* ---- the explanation: no stdio, no allocation ------------------------------- */
+
+typedef struct {
+  char *p;
+  size_t n, cap;
+} text_t;
+
+static void put(text_t *t, const char *s) {
+  while (*s != '\0' && t->n + 1 < t->cap) t->p[t->n++] = *s++;
+  t->p[t->n] = '\0';
+}
+
+static void put_u(text_t *t, uint64_t v) {
+  char digits[24];
+  int n = 0;
+  do digits[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  while (n > 0 && t->n + 1 < t->cap) t->p[t->n++] = digits[--n];
+  t->p[t->n] = '\0';
+}
+
+/* Quoted, with control characters, quotes and backslashes escaped. */
+static void put_quoted(text_t *t, const char *s, bool cut) {
+  static const char hex[] = "0123456789abcdef";
+  char esc[5];
+  put(t, "'");
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c < 0x20 || c == 0x7f) {
+      esc[0] = '\\';
+      esc[1] = 'x';
+      esc[2] = hex[c >> 4];
+      esc[3] = hex[c & 15];
+      esc[4] = '\0';
+      put(t, esc);
+    } else {
+      esc[0] = c == '\'' || c == '\\' ? '\\' : (char)c;
+      esc[1] = c == '\'' || c == '\\' ? (char)c : '\0';
+      esc[2] = '\0';
+      put(t, esc);
+    }
+  }
+  put(t, cut ? "...'" : "'");
+}
+
+static void put_subject(text_t *t, const fault_hit_t *hit) {
+  switch (hit->origin) {
+    case ORIGIN_PATH: put_quoted(t, hit->name, hit->name_cut); break;
+    case ORIGIN_SHM:
+      put(t, "shared memory ");
+      put_quoted(t, hit->name, hit->name_cut);
+      break;
+    case ORIGIN_FD:
+      put(t, "fd ");
+      put_u(t, (uint64_t)hit->fd);
+      break;
+    default: put(t, "anonymous memory"); break;
+  }
+}
+
+const char *fault_kind_name(fault_kind_t kind) {
+  switch (kind) {
+    case KIND_SIGBUS: return "SIGBUS";
+    case KIND_SIGSEGV: return "SIGSEGV";
+    case KIND_ACCESS_VIOLATION: return "EXCEPTION_ACCESS_VIOLATION";
+    default: return "EXCEPTION_IN_PAGE_ERROR";
+  }
+}
+
+const char *fault_cause_name(fault_cause_t cause) {
+  switch (cause) {
+    case CAUSE_TRUNCATED: return "truncated";
+    case CAUSE_IO: return "io";
+    case CAUSE_READ_ONLY: return "read-only";
+    case CAUSE_PROTECTED: return "protected";
+    default: return "unknown";
+  }
+}
+
+const char *fault_access_name(fault_access_t access) {
+  switch (access) {
+    case ACCESS_READ: return "read";
+    case ACCESS_WRITE: return "write";
+    default: return "unknown";
+  }
+}
+
+size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
+                    char *out, size_t cap) {
+  text_t t;
+  const char *what = hit->origin == ORIGIN_SHM ? "the shared memory" : "the file";
+  t.p = out;
+  t.n = 0;
+  t.cap = cap;
+  if (cap == 0) return 0;
+  out[0] = '\0';
+  put(&t, prefix);
+  put(&t, fault_kind_name(rec->kind));
+  put(&t, rec->access == ACCESS_READ    ? " on a read at "
+          : rec->access == ACCESS_WRITE ? " on a write at "
+                                        : " on an access at ");
+  if (hit->origin != ORIGIN_ANONYMOUS) {
+    put(&t, "offset ");
+    put_u(&t, rec->offset);
+    put(&t, " of ");
+  }
+  put_subject(&t, hit);
+  put(&t, " (index ");
+  put_u(&t, rec->index);
+  put(&t, " of the Buffer): ");
+  switch (rec->cause) {
+    case CAUSE_TRUNCATED:
+      put(&t, what);
+      put(&t, " is now ");
+      put_u(&t, (uint64_t)rec->size);
+      put(&t, " bytes, shorter than the mapping (truncated while mapped)");
+      break;
+    case CAUSE_IO:
+      put(&t, "the page could not be read or stored (an I/O error, or no space left)");
+      break;
+    case CAUSE_READ_ONLY:
+      put(&t, hit->origin == ORIGIN_PATH  ? "the mapping is read-only (open it with mode 'r+')"
+              : hit->origin == ORIGIN_SHM ? "the shared memory was opened read-only"
+                                          : "the mapping is read-only (map it with PROT_WRITE)");
+      break;
+    case CAUSE_PROTECTED: put(&t, "protect() took that access away"); break;
+    default:
+      put(&t, "the page is past the end of ");
+      put(&t, what);
+      put(&t, " (truncated while mapped?), or could not be read");
+      break;
+  }
+  if (rec->survived)
+    put(&t, rec->cause == CAUSE_READ_ONLY ? "; the write went to a private copy of the page "
+                                            "(onFault: 'zero')"
+            : rec->cause == CAUSE_IO      ? "; the page reads as zeros (onFault: 'zero')"
+                                          : "; from that page to the end, the mapping reads as "
+                                            "zeros (onFault: 'zero')");
+  return t.n;
+}

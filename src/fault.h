@@ -1,0 +1,135 @@
+/*
+ * Faults in live mappings: which mapping a faulting address lies in, what
+ * it maps, what the caller asked to happen, and what happened.
+ * docs/lifetime.md ("Faults") has the whole story; README the user's.
+ *
+ * Every live mapping has a slot in one process-wide table (per copy of the
+ * addon). The fault handlers (os.h: os_fault_install) read it inside a
+ * signal handler, on whichever thread faulted, while owners change it:
+ *   - the table is chunks of slots that are added and never freed, so a
+ *     slot's memory is always there to read;
+ *   - each slot carries a sequence number, odd while its owner writes it,
+ *     so the handler never acts on the base of one mapping and the name of
+ *     another (it reads again until the number is even and unchanged);
+ *   - the handler writes only a slot's fault records and the extent of its
+ *     zero-filled tail, under the slot's own flag.
+ * Only the owner of a mapping (mapping.c) calls watch, move, protect and
+ * unwatch for its slot.
+ *
+ * A slot's states: FREE --fault_watch--> WATCHED --fault_unwatch--> FREE.
+ * A WATCHED slot with a fault recorded stays WATCHED: the mapping refuses
+ * every call but unmap() from then on (mapping.c).
+ */
+#ifndef MMAP_IO_FAULT_H
+#define MMAP_IO_FAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a fault in the mapping does. */
+typedef enum {
+  FAULT_EXPLAIN, /* one line on stderr, then the process ends as it would */
+  FAULT_ZERO     /* zero-filled (or private) pages, and the process goes on */
+} fault_policy_t;
+
+/* What the mapping maps, for the explanation. */
+typedef enum {
+  ORIGIN_ANONYMOUS, /* map() with fd -1 */
+  ORIGIN_FD,        /* map() of a descriptor */
+  ORIGIN_PATH,      /* open() */
+  ORIGIN_SHM        /* shm.create() or shm.open() */
+} fault_origin_t;
+
+typedef enum { KIND_SIGBUS, KIND_SIGSEGV, KIND_ACCESS_VIOLATION, KIND_IN_PAGE_ERROR } fault_kind_t;
+
+typedef enum {
+  CAUSE_UNKNOWN,   /* past the end of the file, or unreadable: not known which */
+  CAUSE_TRUNCATED, /* the file is now shorter than the mapping */
+  CAUSE_IO,        /* the page could not be read or stored */
+  CAUSE_READ_ONLY, /* a write to a mapping made without write access */
+  CAUSE_PROTECTED  /* protect() took the access away */
+} fault_cause_t;
+
+typedef enum { ACCESS_UNKNOWN, ACCESS_READ, ACCESS_WRITE } fault_access_t;
+
+/* How a new mapping is described (copied into the slot). */
+typedef struct {
+  fault_origin_t origin;
+  const char *name; /* ORIGIN_PATH: the path as the caller gave it; ORIGIN_SHM:
+                       the name; else NULL */
+  int64_t fd;       /* ORIGIN_FD */
+  int64_t offset;   /* the file offset of the mapping's first byte */
+  size_t delta;     /* where the Buffer handed out starts in the mapping */
+  bool writable;    /* mapped with write access */
+  fault_policy_t policy;
+} fault_desc_t;
+
+/* One fault, as the handler saw it. */
+typedef struct {
+  fault_kind_t kind;
+  fault_cause_t cause;
+  fault_access_t access;
+  bool survived;   /* under FAULT_ZERO: the access was retried */
+  uint64_t offset; /* in the file (or shared memory) */
+  uint64_t index;  /* in the Buffer handed out */
+  int64_t size;    /* the file's size when it faulted; -1: not known */
+} fault_record_t;
+
+enum { FAULT_NAME_MAX = 256, FAULT_RECORDS = 8 };
+
+/* A consistent copy of a slot, taken by fault_find(). */
+typedef struct {
+  int slot;
+  unsigned seq;
+  uintptr_t base; /* the mapping's first byte */
+  size_t len;     /* its length */
+  fault_origin_t origin;
+  int64_t fd;
+  int64_t offset;
+  size_t delta;
+  bool writable;
+  bool protected_; /* protect() was called on it */
+  fault_policy_t policy;
+  char name[FAULT_NAME_MAX]; /* NUL-terminated; cut short when longer */
+  bool name_cut;
+} fault_hit_t;
+
+/* The process default for mappings made from now on. */
+void fault_set_policy(fault_policy_t policy);
+fault_policy_t fault_policy(void);
+
+/* Watch a live mapping: its slot, or -1 when out of memory (then faults in
+ * it are not explained). Installs the handlers on first use. */
+int fault_watch(void *base, size_t len, const fault_desc_t *desc);
+/* remap() gave the mapping new bounds. */
+void fault_move(int slot, void *base, size_t len);
+/* protect() was called on part of it. */
+void fault_protected(int slot);
+void fault_unwatch(int slot);
+
+/* How many faults the slot has seen, and up to `max` of the first ones. */
+size_t fault_count(int slot);
+size_t fault_records(int slot, fault_record_t *out, size_t max);
+/* The slot's description, for an error message (not in a handler). */
+bool fault_describe(int slot, fault_hit_t *hit);
+
+/* ---- for the handlers: async-signal-safe ------------------------------------ */
+
+/* The watched mapping `addr` lies in. */
+bool fault_find(uintptr_t addr, fault_hit_t *hit);
+/* Record a fault on the slot `hit` was taken from, unless it changed since. */
+void fault_note(const fault_hit_t *hit, const fault_record_t *rec);
+/* Serialize the zero-filling of a slot's tail: the lowest address already
+ * zero-filled to the end (the mapping's end when none). */
+uintptr_t fault_zero_begin(const fault_hit_t *hit);
+void fault_zero_end(const fault_hit_t *hit, uintptr_t zeroed_from);
+/* The explanation, NUL-terminated, cut to `cap`; `prefix` first. */
+size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
+                    char *out, size_t cap);
+/* Names for JavaScript. */
+const char *fault_kind_name(fault_kind_t kind);
+const char *fault_cause_name(fault_cause_t cause);
+const char *fault_access_name(fault_access_t access);
+
+#endif
