@@ -463,7 +463,7 @@ napi_value js_protect(napi_env env, napi_callback_info info) {
   if (!check_whole_pages(env, &c, true, "protect()") || c.len == 0) return NULL;
   if (!mapping_budget(env, 2, "mprotect")) return NULL;
   mapping_release_at_once(c.m); /* it may be writable now */
-  mapping_protected(c.m); /* a fault there may be its doing from now on */
+  mapping_protected(c.m);       /* a fault there may be its doing from now on */
   if ((err = os_protect(c.start, c.len, prot)) != 0)
     throw_system_error(env, err, "mprotect", NULL, NULL);
   return NULL;

@@ -23,9 +23,9 @@ typedef struct {
   bool name_cut;
   char name[FAULT_NAME_MAX];
   /* Written by the handlers. */
-  atomic_flag zeroing;         /* held while a handler zero-fills its tail */
-  atomic_uintptr_t zeroed;     /* the start of its zero-filled tail; 0: none */
-  atomic_uint faults;          /* how many it has seen */
+  atomic_flag zeroing;     /* held while a handler zero-fills its tail */
+  atomic_uintptr_t zeroed; /* the start of its zero-filled tail; 0: none */
+  atomic_uint faults;      /* how many it has seen */
   atomic_bool ready[FAULT_RECORDS];
   fault_record_t records[FAULT_RECORDS];
 } slot_t;

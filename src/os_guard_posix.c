@@ -192,9 +192,7 @@ static bool mapped_file(uintptr_t addr, unsigned long *major, unsigned long *min
       if (field < 7) {
         /* Hex but for the inode; '-', ':' and ' ' end a field. */
         unsigned base = field == 6 ? 10 : 16;
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                       : -1;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
         if (c == '-' || c == ':' || c == ' ') {
           if (field == 6 && c == ' ') field = 7;
           else if (field < 6) field++;
@@ -229,14 +227,15 @@ static bool size_now(const fault_hit_t *hit, uintptr_t addr, int64_t *size) {
   char path[FAULT_NAME_MAX];
   unsigned long major, minor, inode;
   if (!mapped_file(addr, &major, &minor, &inode, path, sizeof path) || inode == 0) return false;
-#define SAME(st) \
-  ((unsigned long)(st).st_ino == inode && major((st).st_dev) == major && minor((st).st_dev) == minor)
+#define SAME(st)                                                         \
+  ((unsigned long)(st).st_ino == inode && major((st).st_dev) == major && \
+   minor((st).st_dev) == minor)
   if (path[0] == '/' && stat(path, &st) == 0 && SAME(st)) {
     *size = (int64_t)st.st_size;
     return true;
   }
-  if (hit->origin == ORIGIN_FD && (int64_t)(int)hit->fd == hit->fd && fstat((int)hit->fd, &st) == 0 &&
-      SAME(st)) {
+  if (hit->origin == ORIGIN_FD && (int64_t)(int)hit->fd == hit->fd &&
+      fstat((int)hit->fd, &st) == 0 && SAME(st)) {
     *size = (int64_t)st.st_size;
     return true;
   }
@@ -246,8 +245,8 @@ static bool size_now(const fault_hit_t *hit, uintptr_t addr, int64_t *size) {
   /* No way to ask which file is mapped: the caller's descriptor, or path
    * when it still names a regular file. */
   (void)addr;
-  if (hit->origin == ORIGIN_FD && (int64_t)(int)hit->fd == hit->fd && fstat((int)hit->fd, &st) == 0 &&
-      S_ISREG(st.st_mode)) {
+  if (hit->origin == ORIGIN_FD && (int64_t)(int)hit->fd == hit->fd &&
+      fstat((int)hit->fd, &st) == 0 && S_ISREG(st.st_mode)) {
     *size = (int64_t)st.st_size;
     return true;
   }
@@ -342,9 +341,9 @@ static bool in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t 
         if (size_now(&hit, addr, &rec.size))
       rec.cause = (int64_t)rec.offset >= rec.size ? CAUSE_TRUNCATED : CAUSE_IO;
   } else if (info->si_code == SEGV_ACCERR) {
-    rec.cause = hit.protected_                                ? CAUSE_PROTECTED
+    rec.cause = hit.protected_                               ? CAUSE_PROTECTED
                 : !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY
-                                                              : CAUSE_UNKNOWN;
+                                                             : CAUSE_UNKNOWN;
   }
   if (hit.policy == FAULT_ZERO &&
       (sig == SIGBUS ? zero_fill(&hit, addr, rec.cause)
@@ -390,10 +389,10 @@ bool os_fault_install(void) {
     sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    installed = sigaction(SIGBUS, &sa, &previous_bus) == 0 &&
-                        sigaction(SIGSEGV, &sa, &previous_segv) == 0
-                    ? 1
-                    : -1;
+    installed =
+        sigaction(SIGBUS, &sa, &previous_bus) == 0 && sigaction(SIGSEGV, &sa, &previous_segv) == 0
+            ? 1
+            : -1;
   }
   os_spin_unlock(&install_lock);
   return installed == 1;

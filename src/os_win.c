@@ -237,7 +237,8 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *e) {
   addr = (uintptr_t)r->ExceptionInformation[1];
   if (!fault_find(addr, &hit)) return EXCEPTION_CONTINUE_SEARCH;
   memset(&rec, 0, sizeof rec);
-  rec.kind = r->ExceptionCode == EXCEPTION_IN_PAGE_ERROR ? KIND_IN_PAGE_ERROR : KIND_ACCESS_VIOLATION;
+  rec.kind =
+      r->ExceptionCode == EXCEPTION_IN_PAGE_ERROR ? KIND_IN_PAGE_ERROR : KIND_ACCESS_VIOLATION;
   rec.access = r->ExceptionInformation[0] == 0   ? ACCESS_READ
                : r->ExceptionInformation[0] == 1 ? ACCESS_WRITE
                                                  : ACCESS_UNKNOWN;
@@ -246,9 +247,9 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *e) {
   rec.size = -1;
   if (rec.kind == KIND_IN_PAGE_ERROR) rec.cause = CAUSE_IO;
   else
-    rec.cause = hit.protected_                                ? CAUSE_PROTECTED
+    rec.cause = hit.protected_                               ? CAUSE_PROTECTED
                 : !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY
-                                                              : CAUSE_UNKNOWN;
+                                                             : CAUSE_UNKNOWN;
   fault_note(&hit, &rec);
   n = fault_format(&hit, &rec, "mmap-io: ", line, sizeof line - 2);
   line[n++] = '\r';

@@ -146,8 +146,6 @@ describe('unmap()', function () {
       if (one === two || guards[0] === guards[1]) throw new Error('one copy')
       const mappingsOf = (file) => fs.readFileSync('/proc/self/maps', 'utf8').split(file).length - 1
       const fa = fs.openSync(${J(a)}, 'r+'), fb = fs.openSync(${J(b)}, 'r+'), fc = fs.openSync(${J(c)}, 'r')
-      const ma = one.map(${size}, one.PROT_READ, one.MAP_SHARED, fa)
-      const mb = two.map(${size}, two.PROT_READ, two.MAP_SHARED, fb)
       // One threadpool thread, busy first: both deflates read through their
       // own pointers only after unmap() and the truncations.
       const t = Date.now()
@@ -156,14 +154,19 @@ describe('unmap()', function () {
       crypto.pbkdf2('x', 'y', 100000, 32, 'sha256', () => {})
       const errs = []
       let left = 2
-      for (const m of [ma, mb]) {
-        zlib.deflate(m, (err, out) => {
-          errs.push(err ? err.code : out.length > 0)
-          if (--left === 0) setImmediate(after)
-        })
-      }
-      one.unmap(ma) // the first copy installs its handler; ma waits in its batch
-      two.unmap(mb) // the second installs its own, before the first's
+      const deflate = (m) => zlib.deflate(m, (err, out) => {
+        errs.push(err ? err.code : out.length > 0)
+        if (--left === 0) setImmediate(after)
+      })
+      // Each copy installs its handlers at its first map(): the first copy's
+      // are the process's when ma is unmapped, so ma waits in its batch;
+      // then the second copy's go in front of them.
+      const ma = one.map(${size}, one.PROT_READ, one.MAP_SHARED, fa)
+      deflate(ma)
+      one.unmap(ma)
+      const mb = two.map(${size}, two.PROT_READ, two.MAP_SHARED, fb)
+      deflate(mb)
+      two.unmap(mb)
       fs.ftruncateSync(fa, 0)
       fs.ftruncateSync(fb, 0)
       const end = Date.now() + 3 * busy + 100

@@ -1,0 +1,180 @@
+'use strict'
+// Faults in a mapping (issue 21): explained by default, survivable on
+// request; faults that are not ours untouched. Each case runs in a child
+// process (test/fixtures/fault.js), since most end it.
+const assert = require('assert')
+const fs = require('fs')
+const path = require('path')
+const mmap = require('..')
+const {
+  tmpFile, runScript, assertChildOk, assertCrashed, isWindows, skip, scriptArgs, secondCopy
+} = require('./helpers')
+
+const { PAGESIZE: P } = mmap
+const root = path.join(__dirname, '..')
+const fixture = path.join(root, 'test', 'fixtures', 'fault.js')
+const truncator = JSON.stringify([process.execPath, ...scriptArgs(path.join(root, 'test', 'fixtures', 'truncate.js'))])
+
+function run (scenario, extra = []) {
+  const file = tmpFile(4 * P)
+  const r = runScript(fixture, [root, scenario, file, truncator, ...extra], { timeout: 120000 })
+  return { ...r, file }
+}
+const json = (r) => assertChildOk(r).trim().split('\n').map((line) => JSON.parse(line))
+// The one line mmap-io writes before the process ends.
+const explanation = (r) => r.stderr.split(/\r?\n/).find((line) => line.startsWith('mmap-io: '))
+
+describe('faults', function () {
+  describe('explained by default: the process ends as before, with one line on stderr', function () {
+    it('a read past the end of a file another process truncated: SIGBUS, the file, the offsets, "truncated"', function () {
+      if (isWindows) skip(this, 'Windows refuses to truncate a mapped file')
+      const r = run('truncated')
+      assertCrashed(r, 'SIGBUS')
+      assert.deepStrictEqual(JSON.parse(r.stdout.split('\n')[0]), { before: (3 * P + 5) % 251 })
+      assert.strictEqual(explanation(r),
+        `mmap-io: SIGBUS on a read at offset ${3 * P + 5} of '${r.file}' (index ${3 * P + 5} of the Buffer): ` +
+        `the file is now ${P} bytes, shorter than the mapping (truncated while mapped)`)
+    })
+
+    it('a write to a mapping open()ed with the default mode: SIGSEGV, "read-only", mode \'r+\'', function () {
+      const r = run('read-only')
+      assertCrashed(r, 'SIGSEGV')
+      assert.strictEqual(explanation(r),
+        `mmap-io: ${isWindows ? 'EXCEPTION_ACCESS_VIOLATION' : 'SIGSEGV'} on a write at offset 5 of '${r.file}' (index 5 of the Buffer): ` +
+        'the mapping is read-only (open it with mode \'r+\')')
+    })
+
+    it('a read of a page protect()ed with PROT_NONE: SIGSEGV, "protect()"', function () {
+      const r = run('protected')
+      assertCrashed(r, 'SIGSEGV')
+      assert.match(explanation(r), new RegExp(`on a read at offset ${P + 1} of .* protect\\(\\) took that access away$`))
+    })
+
+    it('a mapping made by map() is named by its descriptor', function () {
+      if (isWindows) skip(this, 'Windows refuses to truncate a mapped file')
+      const r = run('fd')
+      assertCrashed(r, 'SIGBUS')
+      assert.match(explanation(r), new RegExp(`^mmap-io: SIGBUS on a read at offset ${2 * P} of fd \\d+ \\(index ${2 * P} of the Buffer\\): the file is now ${P} bytes`))
+    })
+
+    it('shared memory opened read-only is named', function () {
+      const r = run('shm-read-only')
+      assertCrashed(r, 'SIGSEGV')
+      assert.match(explanation(r), /of shared memory 'mmap-io-fault-\d+' \(index 0 of the Buffer\): the shared memory was opened read-only$/)
+    })
+
+    it('SIGBUS sent with kill() still ends the process, and is not explained', function () {
+      if (isWindows) skip(this, 'no SIGBUS on Windows')
+      const r = run('kill')
+      assertCrashed(r, 'SIGBUS')
+      assert.strictEqual(explanation(r), undefined, r.stderr)
+    })
+
+    it('with two copies of the addon, a fault in the first copy\'s mapping is explained through the second copy\'s handler', function () {
+      if (isWindows) skip(this, 'Windows refuses to truncate a mapped file')
+      const r = run('two-copies', [secondCopy()])
+      assertCrashed(r, 'SIGBUS')
+      assert.match(explanation(r), new RegExp(`offset ${3 * P} of '${r.file}' .*truncated while mapped`))
+    })
+  })
+
+  describe('faults that are not ours', function () {
+    it('a WebAssembly out-of-bounds access after mmap-io is loaded is still a RuntimeError', function () {
+      const [r] = json(run('wasm'))
+      assert.deepStrictEqual(r, { ok: 0, error: 'RuntimeError', first: 0 })
+    })
+  })
+
+  describe("survived with onFault: 'zero'", function () {
+    before(function () {
+      if (!mmap.features.faultZero) skip(this, 'Windows cannot replace part of a view: faults are explained, not survived')
+    })
+
+    it('reads past the new end see zeros, writes there reach no file, and every call but unmap() throws ERR_MMAP_IO_FAULT', function () {
+      const r = run('zero')
+      const [out] = json(r)
+      const D = 100 // the Buffer starts at offset 100 of the file
+      assert.deepStrictEqual(out.reads, [D, 0, 0, (P - 1) % 251])
+      assert.strictEqual(out.wrote, 9)
+      assert.deepStrictEqual(out.sync, {
+        code: 'ERR_MMAP_IO_FAULT',
+        path: r.file,
+        offset: 3 * P + D,
+        index: 3 * P,
+        cause: 'truncated',
+        access: 'read',
+        signal: 'SIGBUS',
+        size: P,
+        faults: 3,
+        message: `SIGBUS on a read at offset ${3 * P + D} of '${r.file}' (index ${3 * P} of the Buffer): the file is now ${P} bytes, ` +
+          'shorter than the mapping (truncated while mapped); from that page to the end, the mapping reads as zeros ' +
+          "(onFault: 'zero'). The mapping no longer mirrors the file, and refuses every call but unmap()"
+      })
+      assert.deepStrictEqual(out.refused, ['ERR_MMAP_IO_FAULT', 'ERR_MMAP_IO_FAULT', 'ERR_MMAP_IO_FAULT', 'ERR_MMAP_IO_FAULT'])
+      assert.strictEqual(out.rejected, 'ERR_MMAP_IO_FAULT')
+      assert.deepStrictEqual(out.faults, [
+        { signal: 'SIGBUS', cause: 'truncated', access: 'read', offset: 3 * P + D, index: 3 * P, size: P },
+        { signal: 'SIGBUS', cause: 'truncated', access: 'read', offset: 2 * P, index: 2 * P - D, size: P },
+        { signal: 'SIGSEGV', cause: 'read-only', access: 'write', offset: 3 * P + D, index: 3 * P }
+      ])
+      // unmap() releases it (the views are emptied), then throws the fault.
+      assert.strictEqual(out.unmap.code, 'ERR_MMAP_IO_FAULT')
+      assert.strictEqual(out.length, 0)
+      assert.strictEqual(out.size, P) // the file keeps its new size
+      assert.strictEqual(out.content, (P - 1) % 251)
+      assert.strictEqual(r.stderr, '')
+    })
+
+    it("setFaultPolicy('zero') for mappings made afterwards: a write to a read-only page lands in a private copy, never the file", function () {
+      const r = run('zero-default')
+      const [out] = json(r)
+      assert.deepStrictEqual(out.reads, [0, 0, 0])
+      assert.deepStrictEqual(out.copy, [200, 2])
+      assert.deepStrictEqual(out.faults, [
+        { signal: 'SIGBUS', cause: 'truncated', access: 'read', offset: 2 * P, index: 2 * P, size: 2 * P },
+        { signal: 'SIGSEGV', cause: 'read-only', access: 'write', offset: 1, index: 1 }
+      ])
+      assert.deepStrictEqual(out.other, []) // onFault: 'explain' there, and no fault
+      assert.strictEqual(out.file, 1)
+      assert.strictEqual(out.sync.code, 'ERR_MMAP_IO_FAULT')
+      assert.strictEqual(out.sync.fd, out.fd)
+      assert.strictEqual(out.sync.path, undefined)
+    })
+
+    it('4 workers scan a mapping while another process shrinks and regrows the file 40 times: all live', function () {
+      this.timeout(120000)
+      const [out] = json(run('workers'))
+      assert.strictEqual(out.results.length, 4)
+      const faults = out.results.reduce((n, w) => n + w.faults, 0)
+      for (const w of out.results) {
+        assert.ok(w.passes > 0)
+        assert.strictEqual(w.refused, w.faults > 0 ? 'ERR_MMAP_IO_FAULT' : null)
+      }
+      assert.strictEqual(out.size, 64 * P)
+      process.stdout.write(`      ${out.results.map((w) => `${w.passes} passes, ${w.faults} faults`).join('; ')}\n`)
+      assert.ok(faults > 0, 'no worker faulted: the test proved nothing')
+    })
+  })
+
+  describe('arguments', function () {
+    it("onFault and setFaultPolicy() take 'explain' or 'zero', checked before anything is done", function () {
+      const file = tmpFile(P)
+      for (const bad of ['Zero', 1, true, {}]) {
+        assert.throws(() => mmap.open(file, { onFault: bad }), { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' })
+        assert.throws(() => mmap.map(P, mmap.PROT_READ, mmap.MAP_SHARED, 0, 0, 0, { onFault: bad }), { code: 'ERR_INVALID_ARG_VALUE' })
+        assert.throws(() => mmap.shm.create('never-made', P, { onFault: bad }), { code: 'ERR_INVALID_ARG_VALUE' })
+        assert.throws(() => mmap.setFaultPolicy(bad), { code: 'ERR_INVALID_ARG_VALUE' })
+      }
+      assert.throws(() => mmap.shm.size('never-made'), { code: 'ENOENT' })
+      assert.throws(() => mmap.faults({}), { code: 'ERR_INVALID_ARG_TYPE' })
+      assert.throws(() => mmap.faults(Buffer.alloc(4)), { code: 'ERR_INVALID_ARG_VALUE' })
+    })
+
+    it('a mapping that saw no fault lists none, and works', function () {
+      const b = mmap.open(tmpFile(P), { onFault: 'zero' })
+      assert.deepStrictEqual(mmap.faults(b), [])
+      mmap.sync(b)
+      mmap.unmap(b)
+    })
+  })
+})
