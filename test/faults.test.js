@@ -3,7 +3,6 @@
 // request; faults that are not ours untouched. Each case runs in a child
 // process (test/fixtures/fault.js), since most end it.
 const assert = require('assert')
-const fs = require('fs')
 const path = require('path')
 const mmap = require('..')
 const {
