@@ -30,6 +30,15 @@ declare namespace mmap {
      * worker threads (Node 22.23+, 24.21+, 26, Bun; see features.sharedArrayBuffer).
      */
     sharedArrayBuffer?: boolean
+    /**
+     * What a fault in this mapping does (README, "When the file changes
+     * under you"): 'explain' (one line on stderr, then the process ends as
+     * it would have) or 'zero' (zero-filled pages, or a private copy for a
+     * write to a read-only page; the process goes on, and the mapping
+     * refuses every call but unmap() from then on). Default: the process
+     * default, setFaultPolicy(), which starts as 'explain'.
+     */
+    onFault?: FaultPolicy
   }
 
   interface MapOptions {
@@ -38,6 +47,8 @@ declare namespace mmap {
      * worker threads (Node 22.23+, 24.21+, 26, Bun; see features.sharedArrayBuffer).
      */
     sharedArrayBuffer?: boolean
+    /** As for open(). */
+    onFault?: FaultPolicy
   }
 
   interface RemapOptions {
@@ -55,6 +66,8 @@ declare namespace mmap {
     exclusive?: boolean
     /** As for open(): a Buffer over a SharedArrayBuffer. */
     sharedArrayBuffer?: boolean
+    /** As for open(). */
+    onFault?: FaultPolicy
   }
 
   interface ShmOpenOptions {
@@ -62,6 +75,41 @@ declare namespace mmap {
     readOnly?: boolean
     /** As for open(): a Buffer over a SharedArrayBuffer. */
     sharedArrayBuffer?: boolean
+    /** As for open(). */
+    onFault?: FaultPolicy
+  }
+
+  /** What a fault in a mapping does: see OpenOptions.onFault. */
+  type FaultPolicy = 'explain' | 'zero'
+
+  /** A fault a mapping saw, as faults() lists it. */
+  interface Fault {
+    /** SIGBUS or SIGSEGV; on Windows EXCEPTION_ACCESS_VIOLATION or EXCEPTION_IN_PAGE_ERROR. */
+    readonly signal: 'SIGBUS' | 'SIGSEGV' | 'EXCEPTION_ACCESS_VIOLATION' | 'EXCEPTION_IN_PAGE_ERROR'
+    /**
+     * 'truncated': past the end of a file that shrank; 'io': the page could
+     * not be read or stored; 'read-only': a write to a mapping without write
+     * access; 'protected': protect() took the access away; 'unknown'.
+     */
+    readonly reason: 'truncated' | 'io' | 'read-only' | 'protected' | 'unknown'
+    readonly access: 'read' | 'write' | 'unknown'
+    /** The byte's offset in the file (or shared memory). */
+    readonly offset: number
+    /** Its index in the Buffer that map() or open() returned. */
+    readonly index: number
+    /** The file's size when it faulted, when it could be known. */
+    readonly size?: number
+  }
+
+  /** What every call on a mapping that saw a fault throws (and unmap(), after releasing it). */
+  interface FaultError extends Error, Fault {
+    readonly code: 'ERR_MMAP_IO_FAULT'
+    /** open(): the path as given; shm: the name. */
+    readonly path?: string
+    /** map(): the descriptor. */
+    readonly fd?: number
+    /** How many faults it saw. */
+    readonly faults: number
   }
 
   interface SyncOptions {
@@ -82,6 +130,8 @@ declare namespace mmap {
     readonly protect: boolean
     /** The OS limits how many mappings a process holds (vm.max_map_count). */
     readonly mappingLimit: boolean
+    /** onFault: 'zero' survives faults (POSIX); on Windows faults are explained, not survived. */
+    readonly faultZero: boolean
     /** The runtime has node_api_create_external_sharedarraybuffer: { sharedArrayBuffer: true } works. */
     readonly sharedArrayBuffer: boolean
   }
@@ -164,6 +214,18 @@ declare namespace mmap {
    * Unmapping a view that is already unmapped does nothing.
    */
   function unmap (view: MappedView): void
+
+  /**
+   * The faults the mapping `view` lies in saw (the first 8), oldest first;
+   * empty for one that saw none.
+   */
+  function faults (view: MappedView): Fault[]
+
+  /**
+   * What a fault does in mappings made from now on, in every thread, when
+   * their own onFault option does not say. Starts as 'explain'.
+   */
+  function setFaultPolicy (policy: FaultPolicy): void
 
   /** madvise() over the whole view. */
   function advise (view: MappedView, advice: number): void

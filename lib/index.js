@@ -145,7 +145,7 @@ function setFaultPolicy (policy) {
   binding.setFaultPolicy(validateFaultPolicy(policy, 'policy'))
 }
 
-// faults(buffer) -> the faults its mapping saw: [{ signal, cause, access,
+// faults(buffer) -> the faults its mapping saw: [{ signal, reason, access,
 // offset, index, size }], the first 8.
 function faults (buffer) {
   validateView(buffer, 'buffer')

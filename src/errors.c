@@ -92,10 +92,10 @@ static bool set_number(napi_env env, napi_value object, const char *name, double
          napi_set_named_property(env, object, name, v) == napi_ok;
 }
 
-/* signal, cause, access, offset, index, size of one record. */
+/* signal, reason, access, offset, index, size of one record. */
 static bool set_record(napi_env env, napi_value object, const fault_record_t *rec) {
   return set_string(env, object, "signal", fault_kind_name(rec->kind)) &&
-         set_string(env, object, "cause", fault_cause_name(rec->cause)) &&
+         set_string(env, object, "reason", fault_cause_name(rec->cause)) &&
          set_string(env, object, "access", fault_access_name(rec->access)) &&
          set_number(env, object, "offset", (double)rec->offset) &&
          set_number(env, object, "index", (double)rec->index) &&
@@ -120,10 +120,8 @@ napi_value fault_error(napi_env env, int slot) {
     return NULL;
   switch (hit.origin) {
     case ORIGIN_PATH:
+    case ORIGIN_SHM: /* as shm's other errors name it */
       if (!set_string(env, error, "path", hit.name)) return NULL;
-      break;
-    case ORIGIN_SHM:
-      if (!set_string(env, error, "name", hit.name)) return NULL;
       break;
     case ORIGIN_FD:
       if (!set_number(env, error, "fd", (double)hit.fd)) return NULL;

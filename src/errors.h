@@ -31,11 +31,11 @@ void throw_system_error(napi_env env, int err, const char *syscall, const char *
                         const char *hint);
 
 /* ERR_MMAP_IO_FAULT for the first fault recorded in fault slot `slot`
- * (fault.h): its explanation, with `path` (open()), `fd` (map()) or `name`
- * (shm), `offset` in the file, `index` in the Buffer, `cause`, `access`,
+ * (fault.h): its explanation, with `path` (open(); shm: the name) or `fd`
+ * (map()), `offset` in the file, `index` in the Buffer, `reason`, `access`,
  * `signal`, and `faults` (how many). NULL when it could not be made. */
 napi_value fault_error(napi_env env, int slot);
-/* The faults recorded in `slot`, as an array of { signal, cause, access,
+/* The faults recorded in `slot`, as an array of { signal, reason, access,
  * offset, index, size } (size: the file's when known, else undefined). */
 napi_value fault_list(napi_env env, int slot);
 

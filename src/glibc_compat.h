@@ -1,10 +1,10 @@
 /* The prebuilt Linux binaries load on glibc 2.28 and later: the oldest
  * glibc that Node 18's own binaries run on (RHEL 8, Debian 10, Ubuntu 20.04).
  * They are built on a newer glibc, which gives dlsym, dlopen, dladdr, shm_open, shm_unlink
- * (2.34, moved into libc) and fstat (2.33, was an inline wrapper) new symbol
- * versions that an older loader refuses. Included by os_posix.c only, after
- * the system headers; scripts/prebuilds.js checks the versions the binaries
- * need. */
+ * (2.34, moved into libc), fstat and stat (2.33, were inline wrappers) new symbol
+ * versions that an older loader refuses; scripts/prebuilds.js checks the
+ * versions the binaries need. Included by os_posix.c and os_guard_posix.c, after the system
+ * headers. */
 #ifndef MMAP_IO_GLIBC_COMPAT_H
 #define MMAP_IO_GLIBC_COMPAT_H
 
@@ -30,6 +30,11 @@ __asm__(".symver dladdr, dladdr@GLIBC_2.17");
  * the 64-bit architectures we build for (x86_64, aarch64). */
 static inline int compat_fstat(int fd, struct stat *st) { return (int)syscall(SYS_fstat, fd, st); }
 #define fstat(fd, st) compat_fstat(fd, st)
+/* stat: the same, by path (fstatat; no architecture we build for lacks it). */
+static inline int compat_stat(const char *path, struct stat *st) {
+  return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, 0);
+}
+#define stat(path, st) compat_stat(path, st)
 
 /* shm_open and shm_unlink: what glibc itself does, a file in /dev/shm
  * opened without following a link. The name is "/" + a name that lib/ has

@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -42,6 +43,7 @@
 
 #include "fault.h"
 #include "os.h"
+#include "glibc_compat.h"
 #include "os_linux.h"
 
 #ifndef MAP_NORESERVE

@@ -100,7 +100,7 @@ describe('faults', function () {
         path: r.file,
         offset: 3 * P + D,
         index: 3 * P,
-        cause: 'truncated',
+        reason: 'truncated',
         access: 'read',
         signal: 'SIGBUS',
         size: P,
@@ -112,9 +112,9 @@ describe('faults', function () {
       assert.deepStrictEqual(out.refused, ['ERR_MMAP_IO_FAULT', 'ERR_MMAP_IO_FAULT', 'ERR_MMAP_IO_FAULT', 'ERR_MMAP_IO_FAULT'])
       assert.strictEqual(out.rejected, 'ERR_MMAP_IO_FAULT')
       assert.deepStrictEqual(out.faults, [
-        { signal: 'SIGBUS', cause: 'truncated', access: 'read', offset: 3 * P + D, index: 3 * P, size: P },
-        { signal: 'SIGBUS', cause: 'truncated', access: 'read', offset: 2 * P, index: 2 * P - D, size: P },
-        { signal: 'SIGSEGV', cause: 'read-only', access: 'write', offset: 3 * P + D, index: 3 * P }
+        { signal: 'SIGBUS', reason: 'truncated', access: 'read', offset: 3 * P + D, index: 3 * P, size: P },
+        { signal: 'SIGBUS', reason: 'truncated', access: 'read', offset: 2 * P, index: 2 * P - D, size: P },
+        { signal: 'SIGSEGV', reason: 'read-only', access: 'write', offset: 3 * P + D, index: 3 * P }
       ])
       // unmap() releases it (the views are emptied), then throws the fault.
       assert.strictEqual(out.unmap.code, 'ERR_MMAP_IO_FAULT')
@@ -130,8 +130,8 @@ describe('faults', function () {
       assert.deepStrictEqual(out.reads, [0, 0, 0])
       assert.deepStrictEqual(out.copy, [200, 2])
       assert.deepStrictEqual(out.faults, [
-        { signal: 'SIGBUS', cause: 'truncated', access: 'read', offset: 2 * P, index: 2 * P, size: 2 * P },
-        { signal: 'SIGSEGV', cause: 'read-only', access: 'write', offset: 1, index: 1 }
+        { signal: 'SIGBUS', reason: 'truncated', access: 'read', offset: 2 * P, index: 2 * P, size: 2 * P },
+        { signal: 'SIGSEGV', reason: 'read-only', access: 'write', offset: 1, index: 1 }
       ])
       assert.deepStrictEqual(out.other, []) // onFault: 'explain' there, and no fault
       assert.strictEqual(out.file, 1)
