@@ -250,7 +250,13 @@ static void put_u(text_t *t, uint64_t v) {
   t->p[t->n] = '\0';
 }
 
-/* Quoted, with control characters, quotes and backslashes escaped. */
+/* Quoted, with control characters and quotes escaped, and backslashes but
+ * on Windows, where they separate a path's parts. */
+#if defined(_WIN32)
+#define ESCAPED(c) ((c) == '\'')
+#else
+#define ESCAPED(c) ((c) == '\'' || (c) == '\\')
+#endif
 static void put_quoted(text_t *t, const char *s, bool cut) {
   static const char hex[] = "0123456789abcdef";
   char esc[5];
@@ -265,8 +271,8 @@ static void put_quoted(text_t *t, const char *s, bool cut) {
       esc[4] = '\0';
       put(t, esc);
     } else {
-      esc[0] = c == '\'' || c == '\\' ? '\\' : (char)c;
-      esc[1] = c == '\'' || c == '\\' ? (char)c : '\0';
+      esc[0] = ESCAPED(c) ? '\\' : (char)c;
+      esc[1] = ESCAPED(c) ? (char)c : '\0';
       esc[2] = '\0';
       put(t, esc);
     }

@@ -348,7 +348,8 @@ const qemuGaps = {
   madvise: `${emulated} accepts madvise() and does nothing (no MADV_POPULATE_READ, MADV_WILLNEED or MADV_REMOVE effect)`,
   mremap: `${emulated} refuses mremap() with old_size 0 (ENOMEM), which remap() of a shared mapping uses to keep the old range mapped`,
   dontunmap: `${emulated} has no working MREMAP_DONTUNMAP, which remap() of a private mapping needs to move it without leaving its range free (ENOTSUP)`,
-  sharedValidate: `${emulated} refuses MAP_SHARED_VALIDATE (EINVAL), which Linux takes`
+  sharedValidate: `${emulated} refuses MAP_SHARED_VALIDATE (EINVAL), which Linux takes`,
+  faultInfo: `${emulated} gives a signal handler no record of the access (ESR), and the handler cannot tell a truncated file from an unreadable page there`
 }
 
 const isWindows = process.platform === 'win32'
