@@ -66,8 +66,9 @@ int os_check_mappable(int64_t fd);
 
 int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
            os_extra_t *extra);
-/* Whether `prot` gives write access. */
+/* Whether `prot` gives write access; read access. */
 bool os_prot_writable(int prot);
+bool os_prot_readable(int prot);
 /* Whether `flags` make a shared mapping (MAP_SHARED). */
 bool os_flags_shared(int flags);
 int os_unmap(void *addr, size_t len, os_extra_t *extra);

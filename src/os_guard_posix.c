@@ -264,7 +264,9 @@ static bool size_now(const fault_hit_t *hit, uintptr_t addr, int64_t *size) {
 /* ---- surviving it (FAULT_ZERO) -------------------------------------------------- */
 
 /* Zero-filled private pages from the faulting page: to the end of the mapping
- * (or of what earlier faults left), or that page alone for an I/O error. */
+ * (or of what earlier faults left), or that page alone for an I/O error.
+ * (A truncation takes a private mapping's copied pages past the new end
+ * too: nothing of the caller's own is lost there.) */
 static bool zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cause) {
   uintptr_t at = addr & ~(page - 1);
   uintptr_t end = (hit->base + hit->len + page - 1) & ~(page - 1), from, to;
@@ -273,10 +275,11 @@ static bool zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t caus
   from = fault_zero_begin(hit);
   if (from == 0) from = end;
   if (at < from) {
-    to = cause == CAUSE_IO ? at + page : from;
+    bool tail = cause != CAUSE_IO;
+    to = tail ? from : at + page;
     ok = mmap((void *)at, to - at, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
               -1, 0) != MAP_FAILED;
-    if (ok && cause != CAUSE_IO) from = at;
+    if (ok && tail) from = at;
   }
   fault_zero_end(hit, from);
   return ok;
@@ -349,7 +352,7 @@ static bool in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t 
   }
   if (hit.policy == FAULT_ZERO &&
       (sig == SIGBUS ? zero_fill(&hit, addr, rec.cause)
-                     : rec.cause == CAUSE_READ_ONLY && private_copy(addr))) {
+                     : rec.cause == CAUSE_READ_ONLY && hit.readable && private_copy(addr))) {
     rec.survived = true;
     fault_note(&hit, &rec);
     return true;

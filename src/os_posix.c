@@ -275,6 +275,8 @@ bool os_can_split(void) { return true; }
 
 bool os_prot_writable(int prot) { return (prot & PROT_WRITE) != 0; }
 
+bool os_prot_readable(int prot) { return (prot & PROT_READ) != 0; }
+
 bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
 
 int os_unmap(void *addr, size_t len, os_extra_t *extra) {

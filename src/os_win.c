@@ -280,6 +280,8 @@ size_t os_guard_caught(void) { return 0; }
 
 bool os_prot_writable(int prot) { return (prot & PROT_WRITE) != 0; }
 
+bool os_prot_readable(int prot) { return (prot & PROT_READ) != 0; }
+
 bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
 
 /* Close the handles a view kept for sync(): its duplicate of the file's, and
