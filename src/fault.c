@@ -19,7 +19,6 @@ typedef struct {
   size_t delta;
   bool writable;
   bool readable;
-  bool shared;
   atomic_bool protected_;
   fault_policy_t policy;
   bool name_cut;
@@ -92,7 +91,6 @@ int fault_watch(void *base, size_t len, const fault_desc_t *d) {
   s->delta = d->delta;
   s->writable = d->writable;
   s->readable = d->readable;
-  s->shared = d->shared;
   atomic_store(&s->protected_, false);
   s->policy = d->policy;
   s->name[0] = '\0';
@@ -183,7 +181,6 @@ static bool read_slot(int slot, uintptr_t addr, fault_hit_t *hit) {
     hit->delta = s->delta;
     hit->writable = s->writable;
     hit->readable = s->readable;
-    hit->shared = s->shared;
     hit->protected_ = atomic_load(&s->protected_);
     hit->policy = s->policy;
     hit->name_cut = s->name_cut;
@@ -376,9 +373,8 @@ size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const cha
   if (rec->survived)
     put(&t, rec->cause == CAUSE_READ_ONLY ? "; the write went to a private copy of the page "
                                             "(onFault: 'zero')"
-            : rec->cause == CAUSE_IO || !hit->shared
-                ? "; the page reads as zeros (onFault: 'zero')"
-                : "; from that page to the end, the mapping reads as "
-                  "zeros (onFault: 'zero')");
+            : rec->cause == CAUSE_IO      ? "; the page reads as zeros (onFault: 'zero')"
+                                          : "; from that page to the end, the mapping reads as "
+                                            "zeros (onFault: 'zero')");
   return t.n;
 }

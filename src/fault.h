@@ -63,7 +63,6 @@ typedef struct {
   size_t delta;     /* where the Buffer handed out starts in the mapping */
   bool writable;    /* mapped with write access */
   bool readable;    /* and with read access */
-  bool shared;      /* MAP_SHARED: no page of it holds data of its own */
   fault_policy_t policy;
 } fault_desc_t;
 
@@ -92,7 +91,6 @@ typedef struct {
   size_t delta;
   bool writable;
   bool readable;
-  bool shared;
   bool protected_; /* protect() was called on it */
   fault_policy_t policy;
   char name[FAULT_NAME_MAX]; /* NUL-terminated; cut short when longer */

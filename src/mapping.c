@@ -317,7 +317,6 @@ static mapping_t *mapping_new(env_state_t *owner, range_t *r, const mapped_t *p)
     fault_desc_t d = p->fault;
     d.writable = os_prot_writable(p->prot);
     d.readable = os_prot_readable(p->prot);
-    d.shared = p->map_shared;
     d.offset = p->offset;
     m->fault_slot = fault_watch(p->addr, p->len, &d);
   }

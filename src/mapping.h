@@ -67,8 +67,8 @@ typedef struct {
   bool at_once;    /* its range becomes a placeholder at release, never batched */
   int64_t offset;
   fault_desc_t fault; /* what it maps and what a fault in it does (fault.h);
-                         writable, readable, shared and offset come from the
-                         fields above */
+                         writable, readable and offset come from the fields
+                         above */
 } mapped_t;
 
 /* Hand the pages to JavaScript as a Buffer, or (`sab`) a SharedArrayBuffer.
