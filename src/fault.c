@@ -365,6 +365,10 @@ size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const cha
       break;
     case CAUSE_PROTECTED: put(&t, "protect() took that access away"); break;
     default:
+      if (rec->kind == KIND_SIGSEGV || rec->kind == KIND_ACCESS_VIOLATION) {
+        put(&t, "the mapping's protection does not allow this access");
+        break;
+      }
       put(&t, "the page is past the end of ");
       put(&t, what);
       put(&t, " (truncated while mapped?), or could not be read");

@@ -346,9 +346,9 @@ static bool in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t 
         if (size_now(&hit, addr, &rec.size))
       rec.cause = (int64_t)rec.offset >= rec.size ? CAUSE_TRUNCATED : CAUSE_IO;
   } else if (info->si_code == SEGV_ACCERR) {
-    rec.cause = hit.protected_                               ? CAUSE_PROTECTED
-                : !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY
-                                                             : CAUSE_UNKNOWN;
+    rec.cause = hit.protected_                                               ? CAUSE_PROTECTED
+                : hit.readable && !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY
+                                                                             : CAUSE_UNKNOWN;
   }
   if (hit.policy == FAULT_ZERO &&
       (sig == SIGBUS ? zero_fill(&hit, addr, rec.cause)

@@ -247,9 +247,9 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *e) {
   rec.size = -1;
   if (rec.kind == KIND_IN_PAGE_ERROR) rec.cause = CAUSE_IO;
   else
-    rec.cause = hit.protected_                               ? CAUSE_PROTECTED
-                : !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY
-                                                             : CAUSE_UNKNOWN;
+    rec.cause = hit.protected_                                               ? CAUSE_PROTECTED
+                : hit.readable && !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY
+                                                                             : CAUSE_UNKNOWN;
   fault_note(&hit, &rec);
   n = fault_format(&hit, &rec, "mmap-io: ", line, sizeof line - 2);
   line[n++] = '\r';
