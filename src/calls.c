@@ -64,6 +64,7 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   int64_t a[6], delta = 0;
   int32_t policy = -1;
   char path[FAULT_NAME_MAX];
+  bool path_cut = false;
   napi_valuetype type = napi_undefined;
   env_state_t *st;
   mapped_t pages;
@@ -78,9 +79,12 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   for (i = 0; i < 6; i++) CHECK(env, napi_get_value_int64(env, args[i], &a[i]));
   if (argc >= 9) {
     CHECK(env, napi_typeof(env, args[6], &type));
-    /* Cut to what the fault table keeps (it says when it cut). */
-    if (type == napi_string)
+    /* Cut to what the fault table keeps (it says so when it cut). */
+    if (type == napi_string) {
+      CHECK(env, napi_get_value_string_utf8(env, args[6], NULL, 0, &path_len));
+      path_cut = path_len >= sizeof path;
       CHECK(env, napi_get_value_string_utf8(env, args[6], path, sizeof path, &path_len));
+    }
     CHECK(env, napi_get_value_int32(env, args[7], &policy));
     CHECK(env, napi_get_value_int64(env, args[8], &delta));
   }
@@ -130,6 +134,7 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   pages.offset = a[4];
   pages.fault.origin = type == napi_string ? ORIGIN_PATH : anonymous ? ORIGIN_ANONYMOUS : ORIGIN_FD;
   pages.fault.name = type == napi_string ? path : NULL;
+  pages.fault.name_cut = path_cut;
   pages.fault.fd = a[3];
   pages.fault.delta = delta > 0 ? (size_t)delta : 0;
   pages.fault.policy = policy_of(policy);
@@ -463,9 +468,9 @@ napi_value js_protect(napi_env env, napi_callback_info info) {
   if (!check_whole_pages(env, &c, true, "protect()") || c.len == 0) return NULL;
   if (!mapping_budget(env, 2, "mprotect")) return NULL;
   mapping_release_at_once(c.m); /* it may be writable now */
-  mapping_protected(c.m);       /* a fault there may be its doing from now on */
   if ((err = os_protect(c.start, c.len, prot)) != 0)
     throw_system_error(env, err, "mprotect", NULL, NULL);
+  else mapping_protected(c.m); /* a fault there may be its doing from now on */
   return NULL;
 }
 

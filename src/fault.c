@@ -1,9 +1,17 @@
 /* Faults in live mappings: the table the fault handlers read. See fault.h. */
 #include "fault.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#include <io.h>
+#define write _write
+typedef int ssize_t;
+#else
+#include <unistd.h>
+#endif
 
 #include "os.h"
 
@@ -24,7 +32,7 @@ typedef struct {
   bool name_cut;
   char name[FAULT_NAME_MAX];
   /* Written by the handlers. */
-  atomic_flag zeroing;     /* held while a handler zero-fills its tail */
+  atomic_flag changing;    /* held while a handler changes its pages */
   atomic_uintptr_t zeroed; /* the start of its zero-filled tail; 0: none */
   atomic_uint faults;      /* how many it has seen */
   atomic_bool ready[FAULT_RECORDS];
@@ -66,6 +74,14 @@ static bool add_chunk(void) {
 
 static void begin_write(slot_t *s) { atomic_fetch_add(&s->seq, 1); }
 static void end_write(slot_t *s) { atomic_fetch_add(&s->seq, 1); }
+/* After begin_write(): wait for a handler changing the slot's pages (it
+ * took the slot before the sequence number changed); any later one sees
+ * the change and leaves the pages alone. */
+static void settle(slot_t *s) {
+  while (atomic_flag_test_and_set(&s->changing)) {
+  }
+  atomic_flag_clear(&s->changing);
+}
 
 int fault_watch(void *base, size_t len, const fault_desc_t *d) {
   slot_t *s;
@@ -97,7 +113,7 @@ int fault_watch(void *base, size_t len, const fault_desc_t *d) {
   s->name_cut = false;
   if (d->name != NULL) {
     size_t n = strlen(d->name);
-    s->name_cut = n >= FAULT_NAME_MAX;
+    s->name_cut = d->name_cut || n >= FAULT_NAME_MAX;
     if (s->name_cut) n = FAULT_NAME_MAX - 1;
     memcpy(s->name, d->name, n);
     s->name[n] = '\0';
@@ -114,8 +130,10 @@ void fault_move(int slot, void *base, size_t len) {
   slot_t *s = slot_at(slot);
   if (s == NULL) return;
   begin_write(s);
+  settle(s);
   atomic_store(&s->base, (uintptr_t)base);
   atomic_store(&s->len, len);
+  atomic_store(&s->zeroed, 0); /* moved: the tail, if any, is elsewhere */
   end_write(s);
 }
 
@@ -128,6 +146,7 @@ void fault_unwatch(int slot) {
   slot_t *s = slot_at(slot);
   if (s == NULL) return;
   begin_write(s);
+  settle(s);
   atomic_store(&s->base, 0);
   atomic_store(&s->len, 0);
   end_write(s);
@@ -219,29 +238,57 @@ void fault_note(const fault_hit_t *hit, const fault_record_t *rec) {
   }
 }
 
-uintptr_t fault_zero_begin(const fault_hit_t *hit) {
+bool fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed) {
   slot_t *s = slot_at(hit->slot);
-  while (atomic_flag_test_and_set(&s->zeroing)) {
+  if (s == NULL) return false;
+  while (atomic_flag_test_and_set(&s->changing)) {
   }
-  return atomic_load(&s->zeroed);
+  if (atomic_load(&s->seq) != hit->seq) {
+    atomic_flag_clear(&s->changing);
+    return false;
+  }
+  *zeroed = atomic_load(&s->zeroed);
+  return true;
 }
 
-void fault_zero_end(const fault_hit_t *hit, uintptr_t zeroed_from) {
+void fault_change_end(const fault_hit_t *hit, uintptr_t zeroed) {
   slot_t *s = slot_at(hit->slot);
-  atomic_store(&s->zeroed, zeroed_from);
-  atomic_flag_clear(&s->zeroing);
+  atomic_store(&s->zeroed, zeroed);
+  atomic_flag_clear(&s->changing);
 }
 
 /* ---- the explanation: no stdio, no allocation ------------------------------- */
 
+/* Text into a buffer: cut at its end, or (fd >= 0) written out whenever it
+ * is full. */
 typedef struct {
   char *p;
   size_t n, cap;
+  int fd;
 } text_t;
 
-static void put(text_t *t, const char *s) {
-  while (*s != '\0' && t->n + 1 < t->cap) t->p[t->n++] = *s++;
+static void flush(text_t *t) {
+  size_t done = 0;
+  while (done < t->n) {
+    ssize_t w = write(t->fd, t->p + done, t->n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += (size_t)w;
+  }
+  t->n = 0;
+}
+
+static void put_c(text_t *t, char c) {
+  if (t->n + 1 >= t->cap) {
+    if (t->fd < 0) return;
+    flush(t);
+  }
+  t->p[t->n++] = c;
   t->p[t->n] = '\0';
+}
+
+static void put(text_t *t, const char *s) {
+  while (*s != '\0') put_c(t, *s++);
 }
 
 static void put_u(text_t *t, uint64_t v) {
@@ -249,35 +296,46 @@ static void put_u(text_t *t, uint64_t v) {
   int n = 0;
   do digits[n++] = (char)('0' + v % 10);
   while ((v /= 10) != 0);
-  while (n > 0 && t->n + 1 < t->cap) t->p[t->n++] = digits[--n];
-  t->p[t->n] = '\0';
+  while (n > 0) put_c(t, digits[--n]);
 }
 
-/* Quoted, with control characters and quotes escaped, and backslashes but
- * on Windows, where they separate a path's parts. */
+static void put_hex(text_t *t, unsigned char c) {
+  static const char hex[] = "0123456789abcdef";
+  put(t, "\\x");
+  put_c(t, hex[c >> 4]);
+  put_c(t, hex[c & 15]);
+}
+
+/* Quoted, at most NAME_OUT bytes of it (so that the cause always fits),
+ * with control characters (C0, DEL, and C1 as UTF-8 encodes them) and
+ * quotes escaped, and backslashes but on Windows, where they separate a
+ * path's parts. */
+enum { NAME_OUT = 320 };
 #if defined(_WIN32)
 #define ESCAPED(c) ((c) == '\'')
 #else
 #define ESCAPED(c) ((c) == '\'' || (c) == '\\')
 #endif
 static void put_quoted(text_t *t, const char *s, bool cut) {
-  static const char hex[] = "0123456789abcdef";
-  char esc[5];
-  put(t, "'");
+  size_t out = 0;
+  put_c(t, '\'');
   for (; *s != '\0'; s++) {
-    unsigned char c = (unsigned char)*s;
+    unsigned char c = (unsigned char)*s, next = (unsigned char)s[1];
+    size_t need = c < 0x20 || c == 0x7f ? 4 : (c == 0xc2 && next >= 0x80 && next < 0xa0) ? 8 : 2;
+    if (out + need > NAME_OUT) {
+      cut = true;
+      break;
+    }
+    out += need;
     if (c < 0x20 || c == 0x7f) {
-      esc[0] = '\\';
-      esc[1] = 'x';
-      esc[2] = hex[c >> 4];
-      esc[3] = hex[c & 15];
-      esc[4] = '\0';
-      put(t, esc);
+      put_hex(t, c);
+    } else if (c == 0xc2 && next >= 0x80 && next < 0xa0) {
+      put_hex(t, c);
+      put_hex(t, next);
+      s++;
     } else {
-      esc[0] = ESCAPED(c) ? '\\' : (char)c;
-      esc[1] = ESCAPED(c) ? (char)c : '\0';
-      esc[2] = '\0';
-      put(t, esc);
+      if (ESCAPED(c)) put_c(t, '\\');
+      put_c(t, (char)c);
     }
   }
   put(t, cut ? "...'" : "'");
@@ -325,60 +383,78 @@ const char *fault_access_name(fault_access_t access) {
   }
 }
 
-size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
-                    char *out, size_t cap) {
-  text_t t;
+static void explain(text_t *t, const fault_hit_t *hit, const fault_record_t *rec,
+                    const char *prefix) {
   const char *what = hit->origin == ORIGIN_SHM ? "the shared memory" : "the file";
-  t.p = out;
-  t.n = 0;
-  t.cap = cap;
-  if (cap == 0) return 0;
-  out[0] = '\0';
-  put(&t, prefix);
-  put(&t, fault_kind_name(rec->kind));
-  put(&t, rec->access == ACCESS_READ    ? " on a read at "
-          : rec->access == ACCESS_WRITE ? " on a write at "
-                                        : " on an access at ");
+  put(t, prefix);
+  put(t, fault_kind_name(rec->kind));
+  put(t, rec->access == ACCESS_READ    ? " on a read at "
+         : rec->access == ACCESS_WRITE ? " on a write at "
+                                       : " on an access at ");
   if (hit->origin != ORIGIN_ANONYMOUS) {
-    put(&t, "offset ");
-    put_u(&t, rec->offset);
-    put(&t, " of ");
+    put(t, "offset ");
+    put_u(t, rec->offset);
+    put(t, " of ");
   }
-  put_subject(&t, hit);
-  put(&t, " (index ");
-  put_u(&t, rec->index);
-  put(&t, " of the Buffer): ");
+  put_subject(t, hit);
+  put(t, " (index ");
+  put_u(t, rec->index);
+  put(t, " of the Buffer): ");
   switch (rec->cause) {
     case CAUSE_TRUNCATED:
-      put(&t, what);
-      put(&t, " is now ");
-      put_u(&t, (uint64_t)rec->size);
-      put(&t, " bytes, shorter than the mapping (truncated while mapped)");
+      put(t, what);
+      put(t, " is now ");
+      put_u(t, (uint64_t)rec->size);
+      put(t, " bytes, shorter than the mapping (truncated while mapped)");
       break;
     case CAUSE_IO:
-      put(&t, "the page could not be read or stored (an I/O error, or no space left)");
+      put(t, "the page could not be read or stored (an I/O error, or no space left)");
       break;
     case CAUSE_READ_ONLY:
-      put(&t, hit->origin == ORIGIN_PATH  ? "the mapping is read-only (open it with mode 'r+')"
-              : hit->origin == ORIGIN_SHM ? "the shared memory was opened read-only"
-                                          : "the mapping is read-only (map it with PROT_WRITE)");
+      put(t, hit->origin == ORIGIN_PATH  ? "the mapping is read-only (open it with mode 'r+')"
+             : hit->origin == ORIGIN_SHM ? "the shared memory was opened read-only"
+                                         : "the mapping is read-only (map it with PROT_WRITE)");
       break;
-    case CAUSE_PROTECTED: put(&t, "protect() took that access away"); break;
+    case CAUSE_PROTECTED: put(t, "protect() took that access away"); break;
     default:
       if (rec->kind == KIND_SIGSEGV || rec->kind == KIND_ACCESS_VIOLATION) {
-        put(&t, "the mapping's protection does not allow this access");
+        put(t, "the mapping's protection does not allow this access");
         break;
       }
-      put(&t, "the page is past the end of ");
-      put(&t, what);
-      put(&t, " (truncated while mapped?), or could not be read");
+      put(t, "the page is past the end of ");
+      put(t, what);
+      put(t, " (truncated while mapped?), or could not be read");
       break;
   }
   if (rec->survived)
-    put(&t, rec->cause == CAUSE_READ_ONLY ? "; the write went to a private copy of the page "
-                                            "(onFault: 'zero')"
-            : rec->cause == CAUSE_IO      ? "; the page reads as zeros (onFault: 'zero')"
-                                          : "; from that page to the end, the mapping reads as "
-                                            "zeros (onFault: 'zero')");
+    put(t, rec->cause == CAUSE_READ_ONLY ? "; the write went to a private copy of the page "
+                                           "(onFault: 'zero')"
+           : rec->cause == CAUSE_IO      ? "; the page reads as zeros (onFault: 'zero')"
+                                         : "; from that page to the end, the mapping reads as "
+                                           "zeros (onFault: 'zero')");
+}
+
+size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
+                    char *out, size_t cap) {
+  text_t t;
+  if (cap == 0) return 0;
+  t.p = out;
+  t.n = 0;
+  t.cap = cap;
+  t.fd = -1;
+  out[0] = '\0';
+  explain(&t, hit, rec, prefix);
   return t.n;
+}
+
+void fault_write(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix, int fd) {
+  char block[128];
+  text_t t;
+  t.p = block;
+  t.n = 0;
+  t.cap = sizeof block;
+  t.fd = fd;
+  explain(&t, hit, rec, prefix);
+  put_c(&t, '\n');
+  flush(&t);
 }

@@ -58,6 +58,7 @@ typedef struct {
   fault_origin_t origin;
   const char *name; /* ORIGIN_PATH: the path as the caller gave it; ORIGIN_SHM:
                        the name; else NULL */
+  bool name_cut;    /* `name` is the start of a longer one */
   int64_t fd;       /* ORIGIN_FD */
   int64_t offset;   /* the file offset of the mapping's first byte */
   size_t delta;     /* where the Buffer handed out starts in the mapping */
@@ -122,13 +123,18 @@ bool fault_describe(int slot, fault_hit_t *hit);
 bool fault_find(uintptr_t addr, fault_hit_t *hit);
 /* Record a fault on the slot `hit` was taken from, unless it changed since. */
 void fault_note(const fault_hit_t *hit, const fault_record_t *rec);
-/* Serialize the zero-filling of a slot's tail: the lowest address already
- * zero-filled to the end (the mapping's end when none). */
-uintptr_t fault_zero_begin(const fault_hit_t *hit);
-void fault_zero_end(const fault_hit_t *hit, uintptr_t zeroed_from);
+/* Before a handler changes the pages of the mapping `hit` was read from:
+ * false when the slot changed since (unmap(), remap(): then nothing may be
+ * changed). Otherwise the slot is held, its owner waits in fault_move() and
+ * fault_unwatch(), and *zeroed is the start of the tail already zero-filled
+ * to the end (0: none), which fault_change_end() stores. */
+bool fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed);
+void fault_change_end(const fault_hit_t *hit, uintptr_t zeroed);
 /* The explanation, NUL-terminated, cut to `cap`; `prefix` first. */
 size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
                     char *out, size_t cap);
+/* The same, written to `fd` a small block at a time, with a newline. */
+void fault_write(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix, int fd);
 /* Names for JavaScript. */
 const char *fault_kind_name(fault_kind_t kind);
 const char *fault_cause_name(fault_cause_t cause);

@@ -977,7 +977,12 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
     m->earlier = earlier;
   }
   old = m->store;
+  /* No fault handler may change the old range's pages from here on (it
+   * becomes a placeholder below, or is kept for a pending read): the
+   * mapping is watched again at its new bounds, or its old ones. */
+  fault_move(m->fault_slot, NULL, 0);
   if (!detach(env, m, arraybuffer)) { /* Bun: in use; nothing changed */
+    fault_move(m->fault_slot, m->base, m->len);
     if (nr != r) {
       os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
       range_discard(nr);

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h> /* process_vm_readv() */
 #include <ucontext.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -147,165 +148,248 @@ static fault_access_t access_of(void *context) {
 #endif
 }
 
+/* What the kernel maps at an address: one kernel mapping (VMA). */
+typedef struct {
+  uintptr_t start, end;
+  bool readable, writable;
+  unsigned long major, minor, inode;
+  bool named; /* the path buffer holds its file's whole path */
+} vma_t;
+
 #if defined(__linux__)
-/* The file mapped at `addr`: its device, inode and path (cut to `cap`), from
- * one PROCMAP_QUERY, or else the line of /proc/self/maps that holds it,
- * read a block at a time with no allocation. */
-static bool mapped_file(uintptr_t addr, unsigned long *major, unsigned long *minor,
-                        unsigned long *inode, char *path, size_t cap) {
-  char block[512];
-  /* Fields of a line: start-end perms offset major:minor inode path. */
-  unsigned long v[7];
+/* The kernel mapping at `addr`, from one PROCMAP_QUERY, or else from the
+ * line of /proc/self/maps that holds it ("start-end perms offset
+ * major:minor inode path"), read a block at a time with no allocation. */
+static bool vma_at(uintptr_t addr, vma_t *v, char *path, size_t cap, char *block,
+                   size_t block_size) {
+  unsigned long f[7];
   unsigned field = 0;
   size_t n = 0;
   ssize_t got;
-  bool found = false;
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  bool found = false, cut = false, r = false, w = false;
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), done;
   struct procmap_query_v1 q;
+  memset(v, 0, sizeof *v);
+  path[0] = '\0';
   if (fd < 0) return false;
   memset(&q, 0, sizeof q);
   q.size = sizeof q;
   q.query_addr = addr;
   q.vma_name_addr = (uint64_t)(uintptr_t)path;
   q.vma_name_size = (uint32_t)cap;
-  path[0] = '\0';
-  if (ioctl(fd, PROCMAP_QUERY_IOCTL, &q) == 0) {
+  done = ioctl(fd, PROCMAP_QUERY_IOCTL, &q);
+  if (done != 0 && errno == ENAMETOOLONG) { /* all but the name, then */
+    q.vma_name_addr = 0;
+    q.vma_name_size = 0;
+    done = ioctl(fd, PROCMAP_QUERY_IOCTL, &q);
+  }
+  if (done == 0) {
     close(fd);
-    *major = q.dev_major;
-    *minor = q.dev_minor;
-    *inode = (unsigned long)q.inode;
-    if (q.vma_name_size == 0) path[0] = '\0';
+    v->start = (uintptr_t)q.vma_start;
+    v->end = (uintptr_t)q.vma_end;
+    v->readable = (q.vma_flags & PROCMAP_QUERY_VMA_READABLE) != 0;
+    v->writable = (q.vma_flags & 2) != 0; /* PROCMAP_QUERY_VMA_WRITABLE */
+    v->major = q.dev_major;
+    v->minor = q.dev_minor;
+    v->inode = (unsigned long)q.inode;
+    v->named = q.vma_name_size > 0 && path[0] == '/';
+    if (!v->named) path[0] = '\0';
     return true;
   }
-  memset(v, 0, sizeof v);
-  while (!found && (got = read(fd, block, sizeof block)) > 0) {
+  memset(f, 0, sizeof f);
+  while (!found && (got = read(fd, block, block_size)) > 0) {
     ssize_t i;
     for (i = 0; i < got && !found; i++) {
       char c = block[i];
+      int d;
       if (c == '\n') {
-        if (field >= 6 && addr >= v[0] && addr < v[1]) found = true;
-        else {
-          memset(v, 0, sizeof v);
+        if (field >= 6 && addr >= f[0] && addr < f[1]) {
+          found = true;
+        } else {
+          memset(f, 0, sizeof f);
           field = 0;
           n = 0;
+          cut = r = w = false;
+          path[0] = '\0';
         }
         continue;
       }
-      if (field < 7) {
-        /* Hex but for the inode; '-', ':' and ' ' end a field. */
-        unsigned base = field == 6 ? 10 : 16;
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (c == '-' || c == ':' || c == ' ') {
-          if (field == 6 && c == ' ') field = 7;
-          else if (field < 6) field++;
-          continue;
+      if (field == 7) { /* the path, after the spaces */
+        if (n == 0 && c == ' ') continue;
+        if (n + 1 < cap) {
+          path[n++] = c;
+          path[n] = '\0';
+        } else {
+          cut = true;
         }
-        if (d >= 0 && (unsigned)d < base) v[field] = v[field] * base + (unsigned)d;
         continue;
       }
-      /* The path, after the spaces. */
-      if (n == 0 && c == ' ') continue;
-      if (n + 1 < cap) {
-        path[n++] = c;
-        path[n] = '\0';
+      if (c == ' ') {
+        field++;
+        continue;
       }
+      if ((field == 0 && c == '-') || (field == 4 && c == ':')) {
+        field++;
+        continue;
+      }
+      if (field == 2) { /* rwxp */
+        r = r || c == 'r';
+        w = w || c == 'w';
+        continue;
+      }
+      d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d >= 0 && (d < 10 || field != 6))
+        f[field] = f[field] * (field == 6 ? 10u : 16u) + (unsigned)d;
     }
   }
   close(fd);
-  if (!found) return false;
-  *major = v[4];
-  *minor = v[5];
-  *inode = v[6];
+  if (!found) {
+    path[0] = '\0';
+    return false;
+  }
+  v->start = f[0];
+  v->end = f[1];
+  v->readable = r;
+  v->writable = w;
+  v->major = f[4];
+  v->minor = f[5];
+  v->inode = f[6];
+  v->named = !cut && path[0] == '/';
+  if (!v->named) path[0] = '\0';
   return true;
+}
+#else
+static bool vma_at(uintptr_t addr, vma_t *v, char *path, size_t cap, char *block,
+                   size_t block_size) {
+  (void)addr;
+  (void)cap;
+  (void)block;
+  (void)block_size;
+  memset(v, 0, sizeof *v);
+  path[0] = '\0';
+  return false; /* no way to ask */
 }
 #endif
 
-/* The size of the file (or shared memory) mapped at `addr` now, if it can
- * be known for sure: the file the kernel maps there, found by path or by
- * the caller's descriptor, the same device and inode. */
-static bool size_now(const fault_hit_t *hit, uintptr_t addr, int64_t *size) {
+/* The size of the file (or shared memory) mapped at the faulting address
+ * now, if it can be known for sure: the file the kernel maps there (`v`,
+ * whose path is `path`), found by that path, the caller's descriptor or
+ * the caller's path, the same device and inode. Elsewhere than Linux, the
+ * caller's descriptor or path when it names a regular file. */
+static bool size_now(const fault_hit_t *hit, const vma_t *v, bool have_vma, const char *path,
+                     int64_t *size) {
   struct stat st;
 #if defined(__linux__)
-  char path[FAULT_NAME_MAX];
-  unsigned long major, minor, inode;
-  if (!mapped_file(addr, &major, &minor, &inode, path, sizeof path) || inode == 0) return false;
-#define SAME(st)                                                         \
-  ((unsigned long)(st).st_ino == inode && major((st).st_dev) == major && \
-   minor((st).st_dev) == minor)
-  if (path[0] == '/' && stat(path, &st) == 0 && SAME(st)) {
-    *size = (int64_t)st.st_size;
-    return true;
-  }
-  if (hit->origin == ORIGIN_FD && (int64_t)(int)hit->fd == hit->fd &&
-      fstat((int)hit->fd, &st) == 0 && SAME(st)) {
+#define SAME(st)                                                               \
+  ((unsigned long)(st).st_ino == v->inode && major((st).st_dev) == v->major && \
+   minor((st).st_dev) == v->minor)
+#else
+#define SAME(st) S_ISREG((st).st_mode)
+#endif
+  if (have_vma && v->inode == 0) return false; /* anonymous memory */
+  if ((have_vma && v->named && stat(path, &st) == 0 && SAME(st)) ||
+      (hit->origin == ORIGIN_FD && (int64_t)(int)hit->fd == hit->fd &&
+       fstat((int)hit->fd, &st) == 0 && SAME(st)) ||
+      (hit->origin == ORIGIN_PATH && !hit->name_cut && stat(hit->name, &st) == 0 && SAME(st))) {
     *size = (int64_t)st.st_size;
     return true;
   }
 #undef SAME
   return false;
-#else
-  /* No way to ask which file is mapped: the caller's descriptor, or path
-   * when it still names a regular file. */
-  (void)addr;
-  if (hit->origin == ORIGIN_FD && (int64_t)(int)hit->fd == hit->fd &&
-      fstat((int)hit->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    *size = (int64_t)st.st_size;
-    return true;
-  }
-  if (hit->origin == ORIGIN_PATH && !hit->name_cut && stat(hit->name, &st) == 0 &&
-      S_ISREG(st.st_mode)) {
-    *size = (int64_t)st.st_size;
-    return true;
-  }
-  return false;
-#endif
 }
 
 /* ---- surviving it (FAULT_ZERO) -------------------------------------------------- */
 
+typedef enum {
+  FIX_DONE,   /* retry the access */
+  FIX_FAILED, /* explain it */
+  FIX_STALE   /* the slot changed meanwhile (unmap(), remap()): look again */
+} fix_t;
+
 /* Zero-filled private pages from the faulting page: to the end of the mapping
- * (or of what earlier faults left), or that page alone for an I/O error.
- * (A truncation takes a private mapping's copied pages past the new end
- * too: nothing of the caller's own is lost there.) */
-static bool zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cause) {
+ * (or of what earlier faults left), or that page alone for an I/O error,
+ * and no further than the kernel mapping it lies in, whose protection they
+ * get (protect() may have changed it). A truncation takes a private
+ * mapping's copied pages past the new end too: nothing of the caller's own
+ * is lost there. */
+static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cause,
+                       const vma_t *v) {
   uintptr_t at = addr & ~(page - 1);
-  uintptr_t end = (hit->base + hit->len + page - 1) & ~(page - 1), from, to;
-  int prot = PROT_READ | (hit->writable ? PROT_WRITE : 0);
-  bool ok = true;
-  from = fault_zero_begin(hit);
-  if (from == 0) from = end;
+  uintptr_t end = (hit->base + hit->len + page - 1) & ~(page - 1), from, to, zeroed;
+  int prot = v != NULL ? (v->readable ? PROT_READ : 0) | (v->writable ? PROT_WRITE : 0)
+                       : PROT_READ | (hit->writable ? PROT_WRITE : 0);
+  bool ok = true, tail = cause != CAUSE_IO;
+  if (!fault_change_begin(hit, &zeroed)) return FIX_STALE;
+  from = zeroed != 0 ? zeroed : end;
   if (at < from) {
-    bool tail = cause != CAUSE_IO;
     to = tail ? from : at + page;
+    if (v != NULL && v->end > at && v->end < to) to = v->end;
     ok = mmap((void *)at, to - at, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
               -1, 0) != MAP_FAILED;
-    if (ok && tail) from = at;
+    if (ok && tail && to == from) zeroed = at;
   }
-  fault_zero_end(hit, from);
-  return ok;
+  fault_change_end(hit, zeroed);
+  return ok ? FIX_DONE : FIX_FAILED;
 }
 
 /* A private, writable copy of the page, put in its place in one step. */
-static bool private_copy(uintptr_t addr) {
+static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr) {
 #if defined(__linux__) && defined(MREMAP_FIXED)
-  uintptr_t at = addr & ~(page - 1);
+  uintptr_t at = addr & ~(page - 1), zeroed;
   void *copy = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (copy == MAP_FAILED) return false;
-  /* A page past the end of a truncated file faults here too, and is
-   * zero-filled by the nested SIGBUS (the mapping's policy is the same). */
-  memcpy(copy, (void *)at, page);
-  if (mremap(copy, page, page, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)at) == MAP_FAILED) {
+  struct iovec local, remote;
+  bool ok;
+  if (copy == MAP_FAILED) return FIX_FAILED;
+  /* The page's bytes through the kernel, which reports a page past the end
+   * of a truncated file (EFAULT: the copy stays zeros) instead of raising
+   * a SIGBUS on this signal stack. Where the call is refused (seccomp,
+   * qemu-user), a plain copy, whose SIGBUS is handled as any other. */
+  local.iov_base = copy;
+  local.iov_len = page;
+  remote.iov_base = (void *)at;
+  remote.iov_len = page;
+  if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) < 0 && errno != EFAULT)
+    memcpy(copy, (void *)at, page);
+  if (!fault_change_begin(hit, &zeroed)) {
     munmap(copy, page);
-    return false;
+    return FIX_STALE;
   }
-  return true;
+  ok = mremap(copy, page, page, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)at) != MAP_FAILED;
+  fault_change_end(hit, zeroed);
+  if (!ok) munmap(copy, page);
+  return ok ? FIX_DONE : FIX_FAILED;
 #else
+  (void)hit;
   (void)addr;
-  return false; /* no atomic replacement: explained, not survived */
+  return FIX_FAILED; /* no atomic replacement: explained, not survived */
 #endif
 }
 
 /* ---- the handler ------------------------------------------------------------------ */
+
+/* What a handler works with, kept off its stack: runtimes give signal
+ * handlers small alternate stacks (Rust's, in Deno: 8 KiB, of which the
+ * kernel's own frame takes half on a machine with AVX-512). A handler
+ * takes one for its run; a fault inside a handler (nested) takes another. */
+typedef struct {
+  atomic_flag busy;
+  fault_hit_t hit;
+  vma_t vma;
+  char path[FAULT_NAME_MAX]; /* the mapped file's, to stat() it */
+  char block[256];           /* of /proc/self/maps */
+} scratch_t;
+
+enum { SCRATCH = 32 };
+static scratch_t scratch[SCRATCH];
+
+static scratch_t *scratch_take(void) {
+  int i;
+  for (i = 0; i < SCRATCH; i++)
+    if (!atomic_flag_test_and_set(&scratch[i].busy)) return &scratch[i];
+  return NULL; /* 32 threads in the handler at once: passed on */
+}
+
+static void scratch_give(scratch_t *sc) { atomic_flag_clear(&sc->busy); }
 
 static void pass_on(int sig, siginfo_t *info, void *context) {
   const struct sigaction *previous = sig == SIGBUS ? &previous_bus : &previous_segv;
@@ -325,56 +409,90 @@ static void pass_on(int sig, siginfo_t *info, void *context) {
   if (info == NULL || info->si_code <= 0) raise(sig);
 }
 
-/* A fault in a live mapping: survived (true) or explained. */
-static bool in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t addr) {
-  fault_hit_t hit;
+/* A fault in a live mapping: FIX_DONE when survived, FIX_FAILED when
+ * explained, FIX_STALE when the mapping changed under the handler; and
+ * FIX_FAILED, silently, when the address is in no mapping of ours. */
+static fix_t in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t addr,
+                        scratch_t *sc) {
+  fault_hit_t *hit = &sc->hit;
+  vma_t *vma = &sc->vma;
   fault_record_t rec;
-  char line[768];
-  size_t n;
-  if (!fault_find(addr, &hit)) return false;
+  bool have_vma;
+  fix_t fix = FIX_FAILED;
+  if (!fault_find(addr, hit)) return FIX_FAILED;
   memset(&rec, 0, sizeof rec);
   rec.kind = sig == SIGBUS ? KIND_SIGBUS : KIND_SIGSEGV;
   rec.access = access_of(context);
-  rec.offset = (uint64_t)hit.offset + (addr - hit.base);
-  rec.index = addr - hit.base >= hit.delta ? addr - hit.base - hit.delta : 0;
+  rec.offset = (uint64_t)hit->offset + (addr - hit->base);
+  rec.index = addr - hit->base >= hit->delta ? addr - hit->base - hit->delta : 0;
   rec.size = -1;
+  have_vma = vma_at(addr, vma, sc->path, sizeof sc->path, sc->block, sizeof sc->block);
   if (sig == SIGBUS) {
 #ifdef BUS_MCEERR_AR
     if (info->si_code == BUS_MCEERR_AR) rec.cause = CAUSE_IO;
     else
 #endif
-        if (size_now(&hit, addr, &rec.size))
+        if (size_now(hit, vma, have_vma, sc->path, &rec.size))
       rec.cause = (int64_t)rec.offset >= rec.size ? CAUSE_TRUNCATED : CAUSE_IO;
   } else if (info->si_code == SEGV_ACCERR) {
-    rec.cause = hit.protected_                                               ? CAUSE_PROTECTED
-                : hit.readable && !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY
-                                                                             : CAUSE_UNKNOWN;
+    /* What the page allows now, against what the mapping was made with. */
+    bool can_read = have_vma ? vma->readable : hit->readable && !hit->protected_;
+    bool can_write = have_vma ? vma->writable : hit->writable && !hit->protected_;
+    if (rec.access != ACCESS_READ && !can_write && can_read)
+      rec.cause = hit->writable ? CAUSE_PROTECTED : CAUSE_READ_ONLY;
+    else if (!can_read && hit->readable) rec.cause = CAUSE_PROTECTED;
   }
-  if (hit.policy == FAULT_ZERO &&
-      (sig == SIGBUS ? zero_fill(&hit, addr, rec.cause)
-                     : rec.cause == CAUSE_READ_ONLY && hit.readable && private_copy(addr))) {
-    rec.survived = true;
-    fault_note(&hit, &rec);
-    return true;
+  if (hit->policy == FAULT_ZERO) {
+    if (sig == SIGBUS) fix = zero_fill(hit, addr, rec.cause, have_vma ? vma : NULL);
+    else if (rec.cause == CAUSE_READ_ONLY) fix = private_copy(hit, addr);
+    if (fix == FIX_STALE) return FIX_STALE;
   }
-  fault_note(&hit, &rec);
-  n = fault_format(&hit, &rec, "mmap-io: ", line, sizeof line - 1);
-  line[n++] = '\n';
-  while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR) {
-  }
-  return false;
+  rec.survived = fix == FIX_DONE;
+  fault_note(hit, &rec);
+  if (fix != FIX_DONE) fault_write(hit, &rec, "mmap-io: ", STDERR_FILENO);
+  return fix;
+}
+
+static bool placeholder_now(uintptr_t addr, scratch_t *sc) {
+  vma_t *v = &sc->vma;
+  return vma_at(addr, v, sc->path, sizeof sc->path, sc->block, sizeof sc->block) && v->inode == 0 &&
+         v->major == 0 && v->readable && v->writable && sc->path[0] == '\0';
 }
 
 static void on_fault(int sig, siginfo_t *info, void *context) {
-  int saved = errno;
+  int saved = errno, tries;
   /* si_code > 0: raised by a fault, not sent by kill(). */
   if (info != NULL && info->si_code > 0) {
     uintptr_t addr = (uintptr_t)info->si_addr;
-    if ((sig == SIGBUS && guard_catch(addr)) || in_mapping(sig, info, context, addr)) {
-      errno = saved;
-      return; /* the access is retried */
+    scratch_t *sc = scratch_take();
+    if (sc == NULL) goto pass;
+    for (tries = 0; tries < 4; tries++) {
+      fix_t fix;
+      if (sig == SIGBUS && guard_catch(addr)) {
+        scratch_give(sc);
+        errno = saved;
+        return; /* the access is retried, on the placeholder */
+      }
+      if ((fix = in_mapping(sig, info, context, addr, sc)) == FIX_DONE) {
+        scratch_give(sc);
+        errno = saved;
+        return; /* the access is retried */
+      }
+      if (fix == FIX_FAILED) break;
     }
+    /* Another thread may have put a placeholder over the range since the
+     * fault (its slot or batch gone when this handler looked): readable and
+     * writable anonymous memory raises neither signal, so the access is
+     * retried (and the handler before ours, which would step aside, is
+     * left alone). */
+    if (placeholder_now(addr, sc)) {
+      scratch_give(sc);
+      errno = saved;
+      return;
+    }
+    scratch_give(sc);
   }
+pass:
   errno = saved;
   pass_on(sig, info, context);
 }

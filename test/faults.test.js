@@ -146,6 +146,27 @@ describe('faults', function () {
       assert.strictEqual(out.sync.path, undefined)
     })
 
+    it('a protect() that took nothing away (or failed) leaves a write to a read-only page survivable, as "read-only"', function () {
+      const [out] = json(run('protect-noop'))
+      assert.strictEqual(out.refused, 'EACCES')
+      assert.strictEqual(out.wrote, 7)
+      assert.deepStrictEqual(out.faults, [record('SIGSEGV', 'read-only', 'write', 3 * P, 3 * P)])
+      assert.strictEqual(out.file, (3 * P) % 251)
+    })
+
+    it('a write to a read-only page past the new end lands in a zero-filled private copy (no fault inside the handler: Deno\'s signal stack is 8 KiB)', function () {
+      const [out] = json(run('write-past-end'))
+      assert.strictEqual(out.wrote, 5)
+      assert.deepStrictEqual(out.faults, [record('SIGSEGV', 'read-only', 'write', 2 * P + 1, 2 * P + 1)])
+      assert.strictEqual(out.size, P)
+    })
+
+    it('a write to a mapping without read access is explained, not copied', function () {
+      const r = run('no-access')
+      assertCrashed(r, 'SIGSEGV')
+      assert.match(explanation(r), new RegExp(`on ${on('write')} at anonymous memory \\(index 10 of the Buffer\\): the mapping's protection does not allow this access$`))
+    })
+
     it('4 workers scan a mapping while another process shrinks and regrows the file 40 times: all live', function () {
       this.timeout(120000)
       const [out] = json(run('workers'))
