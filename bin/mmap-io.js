@@ -22,8 +22,9 @@ under a directory that cannot be read (a directory that cannot be listed, a
 file that cannot be opened) gets an error line, and the rest is counted.
 
 Names are printed with control characters escaped, as ls -b does: \\\\ for a
-backslash; \\a \\b \\t \\n \\v \\f \\r; \\ooo (octal, one per UTF-8 byte) for the
-other C0 controls, DEL, the C1 controls U+0080 to U+009F and bytes that
+backslash (but on Windows, where it separates a path's parts); \\a \\b \\t
+\\n \\v \\f \\r; \\ooo (octal, one per UTF-8 byte) for the other C0 controls,
+DEL, the C1 controls U+0080 to U+009F and bytes that
 are not UTF-8. --json gives names exactly, but for names found in a
 directory that are not UTF-8, given as printed. (Node decodes its command
 line as UTF-8: a PATH named there must be UTF-8.)
@@ -62,14 +63,16 @@ class UsageError extends Error {}
 // terminal and unambiguous, as ls -b prints it: a backslash doubled, C
 // escapes where C has one, else \ooo for each byte of C0 controls, DEL, C1
 // controls (U+0080-U+009F, which some terminals obey) and bytes that are not
-// UTF-8.
+// UTF-8. On Windows a backslash separates a path's parts, and is left as
+// it is.
 const SHORT = { '\\': '\\\\', '\x07': '\\a', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\v', '\f': '\\f', '\r': '\\r' }
+// eslint-disable-next-line no-control-regex
+const ESCAPED = process.platform === 'win32' ? /[\x00-\x1f\x7f-\x9f]/g : /[\\\x00-\x1f\x7f-\x9f]/g
 const octal = (bytes) => [...bytes].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')
 function escape (name) {
   const text = typeof name === 'string' ? name : utf8OrNull(name)
   if (text === null) return escapeBytes(name)
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\\\x00-\x1f\x7f-\x9f]/g, (c) => SHORT[c] || octal(Buffer.from(c)))
+  return text.replace(ESCAPED, (c) => SHORT[c] || octal(Buffer.from(c)))
 }
 
 // The name as a string, or null when its bytes are not UTF-8.
