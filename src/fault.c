@@ -7,8 +7,7 @@
 #include <string.h>
 #if defined(_WIN32)
 #include <io.h>
-#define write _write
-typedef int ssize_t;
+#define write(fd, p, n) _write(fd, p, (unsigned)(n))
 #else
 #include <unistd.h>
 #endif
@@ -270,7 +269,7 @@ typedef struct {
 static void flush(text_t *t) {
   size_t done = 0;
   while (done < t->n) {
-    ssize_t w = write(t->fd, t->p + done, t->n - done);
+    long w = (long)write(t->fd, t->p + done, t->n - done);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) break;
     done += (size_t)w;
