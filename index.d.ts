@@ -92,7 +92,7 @@ declare namespace mmap {
      * access; 'protected': protect() took the access away; 'unknown'.
      */
     readonly reason: 'truncated' | 'io' | 'read-only' | 'protected' | 'unknown'
-    readonly access: 'read' | 'write' | 'unknown'
+    readonly access: 'read' | 'write' | 'execute' | 'unknown'
     /** The byte's offset in the file (or shared memory). */
     readonly offset: number
     /** Its index in the Buffer that map() or open() returned. */

@@ -173,16 +173,17 @@ size_t fault_records(int slot, fault_record_t *out, size_t max) {
 /* ---- the handlers' side ------------------------------------------------------- */
 
 /* A consistent copy of slot `slot`, if it watches `addr` (any address when
- * `addr` is 0). */
+ * `addr` is 0). An owner writing it (odd sequence number) is waited for:
+ * it does a few stores, or waits in settle() for a handler that is making
+ * one mmap() call. */
 static bool read_slot(int slot, uintptr_t addr, fault_hit_t *hit) {
   slot_t *s = slot_at(slot);
-  unsigned spins;
   if (s == NULL) return false;
-  for (spins = 0; spins < 1000000; spins++) {
+  for (;;) {
     unsigned before = atomic_load(&s->seq);
     uintptr_t base;
     size_t len;
-    if (before & 1u) continue; /* its owner is writing it: a few stores */
+    if (before & 1u) continue;
     base = atomic_load(&s->base);
     len = atomic_load(&s->len);
     if (base == 0 || (addr != 0 && (addr < base || addr - base >= len))) {
@@ -206,24 +207,25 @@ static bool read_slot(int slot, uintptr_t addr, fault_hit_t *hit) {
     hit->name[FAULT_NAME_MAX - 1] = '\0';
     if (atomic_load(&s->seq) == before) return true;
   }
-  return false;
 }
 
 bool fault_describe(int slot, fault_hit_t *hit) { return read_slot(slot, 0, hit); }
 
-bool fault_find(uintptr_t addr, fault_hit_t *hit) {
+fault_find_t fault_find(uintptr_t addr, fault_hit_t *hit) {
   int c, i;
-  if (addr == 0) return false;
+  bool changed = false;
+  if (addr == 0) return FIND_NONE;
   for (c = 0; c < MAX_CHUNKS; c++) {
     slot_t *chunk = atomic_load(&chunks[c]);
     if (chunk == NULL) break;
     for (i = 0; i < CHUNK; i++) {
       uintptr_t base = atomic_load(&chunk[i].base);
       if (base == 0 || addr < base || addr - base >= atomic_load(&chunk[i].len)) continue;
-      if (read_slot(c * CHUNK + i, addr, hit)) return true;
+      if (read_slot(c * CHUNK + i, addr, hit)) return FIND_HIT;
+      changed = true; /* it no longer holds `addr` */
     }
   }
-  return false;
+  return changed ? FIND_CHANGED : FIND_NONE;
 }
 
 void fault_note(const fault_hit_t *hit, const fault_record_t *rec) {
@@ -378,6 +380,7 @@ const char *fault_access_name(fault_access_t access) {
   switch (access) {
     case ACCESS_READ: return "read";
     case ACCESS_WRITE: return "write";
+    case ACCESS_EXECUTE: return "execute";
     default: return "unknown";
   }
 }
@@ -387,9 +390,10 @@ static void explain(text_t *t, const fault_hit_t *hit, const fault_record_t *rec
   const char *what = hit->origin == ORIGIN_SHM ? "the shared memory" : "the file";
   put(t, prefix);
   put(t, fault_kind_name(rec->kind));
-  put(t, rec->access == ACCESS_READ    ? " on a read at "
-         : rec->access == ACCESS_WRITE ? " on a write at "
-                                       : " on an access at ");
+  put(t, rec->access == ACCESS_READ      ? " on a read at "
+         : rec->access == ACCESS_WRITE   ? " on a write at "
+         : rec->access == ACCESS_EXECUTE ? " on an instruction fetch at "
+                                         : " on an access at ");
   if (hit->origin != ORIGIN_ANONYMOUS) {
     put(t, "offset ");
     put_u(t, rec->offset);

@@ -51,7 +51,7 @@ typedef enum {
   CAUSE_PROTECTED  /* protect() took the access away */
 } fault_cause_t;
 
-typedef enum { ACCESS_UNKNOWN, ACCESS_READ, ACCESS_WRITE } fault_access_t;
+typedef enum { ACCESS_UNKNOWN, ACCESS_READ, ACCESS_WRITE, ACCESS_EXECUTE } fault_access_t;
 
 /* How a new mapping is described (copied into the slot). */
 typedef struct {
@@ -119,8 +119,11 @@ bool fault_describe(int slot, fault_hit_t *hit);
 
 /* ---- for the handlers: async-signal-safe ------------------------------------ */
 
-/* The watched mapping `addr` lies in. */
-bool fault_find(uintptr_t addr, fault_hit_t *hit);
+/* The watched mapping `addr` lies in: FIND_HIT with `hit` filled, FIND_NONE,
+ * or FIND_CHANGED when it lay in a slot that changed while being read
+ * (look again). */
+typedef enum { FIND_NONE, FIND_HIT, FIND_CHANGED } fault_find_t;
+fault_find_t fault_find(uintptr_t addr, fault_hit_t *hit);
 /* Record a fault on the slot `hit` was taken from, unless it changed since. */
 void fault_note(const fault_hit_t *hit, const fault_record_t *rec);
 /* Before a handler changes the pages of the mapping `hit` was read from:

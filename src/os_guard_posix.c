@@ -101,11 +101,13 @@ static bool guard_catch(uintptr_t addr) {
 
 /* ---- what the fault was --------------------------------------------------------- */
 
-/* Read or write, from the CPU's account of the fault. */
+/* Read, write or instruction fetch, from the CPU's account of the fault. */
 static fault_access_t access_of(void *context) {
 #if defined(__linux__) && defined(__x86_64__)
   const ucontext_t *uc = context;
   if (uc == NULL) return ACCESS_UNKNOWN;
+  /* The page fault error code: bit 1 a write, bit 4 an instruction fetch. */
+  if ((uc->uc_mcontext.gregs[REG_ERR] & 0x10) != 0) return ACCESS_EXECUTE;
   return (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0 ? ACCESS_WRITE : ACCESS_READ;
 #elif defined(__linux__) && defined(__aarch64__)
   /* The records after the registers; ESR_EL1's WnR bit for a data abort. */
@@ -125,6 +127,7 @@ static fault_access_t access_of(void *context) {
       uint64_t esr, ec;
       memcpy(&esr, p + 8, sizeof esr);
       ec = esr >> 26;
+      if (ec == 0x20 || ec == 0x21) return ACCESS_EXECUTE; /* an instruction abort */
       if (ec != 0x24 && ec != 0x25) return ACCESS_UNKNOWN;
       return (esr & (1u << 6)) != 0 ? ACCESS_WRITE : ACCESS_READ;
     }
@@ -134,12 +137,14 @@ static fault_access_t access_of(void *context) {
 #elif defined(__APPLE__) && defined(__x86_64__)
   const ucontext_t *uc = context;
   if (uc == NULL || uc->uc_mcontext == NULL) return ACCESS_UNKNOWN;
+  if ((uc->uc_mcontext->__es.__err & 0x10) != 0) return ACCESS_EXECUTE;
   return (uc->uc_mcontext->__es.__err & 2) != 0 ? ACCESS_WRITE : ACCESS_READ;
 #elif defined(__APPLE__) && defined(__aarch64__)
   const ucontext_t *uc = context;
   uint64_t esr;
   if (uc == NULL || uc->uc_mcontext == NULL) return ACCESS_UNKNOWN;
   esr = uc->uc_mcontext->__es.__esr;
+  if ((esr >> 26) == 0x20 || (esr >> 26) == 0x21) return ACCESS_EXECUTE;
   if ((esr >> 26) != 0x24 && (esr >> 26) != 0x25) return ACCESS_UNKNOWN;
   return (esr & (1u << 6)) != 0 ? ACCESS_WRITE : ACCESS_READ;
 #else
@@ -151,7 +156,7 @@ static fault_access_t access_of(void *context) {
 /* What the kernel maps at an address: one kernel mapping (VMA). */
 typedef struct {
   uintptr_t start, end;
-  bool readable, writable;
+  bool readable, writable, executable;
   unsigned long major, minor, inode;
   bool named; /* the path buffer holds its file's whole path */
 } vma_t;
@@ -166,7 +171,7 @@ static bool vma_at(uintptr_t addr, vma_t *v, char *path, size_t cap, char *block
   unsigned field = 0;
   size_t n = 0;
   ssize_t got;
-  bool found = false, cut = false, r = false, w = false;
+  bool found = false, cut = false, r = false, w = false, x = false;
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), done;
   struct procmap_query_v1 q;
   memset(v, 0, sizeof *v);
@@ -188,7 +193,8 @@ static bool vma_at(uintptr_t addr, vma_t *v, char *path, size_t cap, char *block
     v->start = (uintptr_t)q.vma_start;
     v->end = (uintptr_t)q.vma_end;
     v->readable = (q.vma_flags & PROCMAP_QUERY_VMA_READABLE) != 0;
-    v->writable = (q.vma_flags & 2) != 0; /* PROCMAP_QUERY_VMA_WRITABLE */
+    v->writable = (q.vma_flags & 2) != 0;   /* PROCMAP_QUERY_VMA_WRITABLE */
+    v->executable = (q.vma_flags & 4) != 0; /* PROCMAP_QUERY_VMA_EXECUTABLE */
     v->major = q.dev_major;
     v->minor = q.dev_minor;
     v->inode = (unsigned long)q.inode;
@@ -209,7 +215,7 @@ static bool vma_at(uintptr_t addr, vma_t *v, char *path, size_t cap, char *block
           memset(f, 0, sizeof f);
           field = 0;
           n = 0;
-          cut = r = w = false;
+          cut = r = w = x = false;
           path[0] = '\0';
         }
         continue;
@@ -235,6 +241,7 @@ static bool vma_at(uintptr_t addr, vma_t *v, char *path, size_t cap, char *block
       if (field == 2) { /* rwxp */
         r = r || c == 'r';
         w = w || c == 'w';
+        x = x || c == 'x';
         continue;
       }
       d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
@@ -251,6 +258,7 @@ static bool vma_at(uintptr_t addr, vma_t *v, char *path, size_t cap, char *block
   v->end = f[1];
   v->readable = r;
   v->writable = w;
+  v->executable = x;
   v->major = f[4];
   v->minor = f[5];
   v->inode = f[6];
@@ -316,7 +324,8 @@ static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cau
                        const vma_t *v) {
   uintptr_t at = addr & ~(page - 1);
   uintptr_t end = (hit->base + hit->len + page - 1) & ~(page - 1), from, to, zeroed;
-  int prot = v != NULL ? (v->readable ? PROT_READ : 0) | (v->writable ? PROT_WRITE : 0)
+  int prot = v != NULL ? (v->readable ? PROT_READ : 0) | (v->writable ? PROT_WRITE : 0) |
+                             (v->executable ? PROT_EXEC : 0)
                        : PROT_READ | (hit->writable ? PROT_WRITE : 0);
   bool ok = true, tail = cause != CAUSE_IO;
   if (!fault_change_begin(hit, &zeroed)) return FIX_STALE;
@@ -332,8 +341,9 @@ static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cau
   return ok ? FIX_DONE : FIX_FAILED;
 }
 
-/* A private, writable copy of the page, put in its place in one step. */
-static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr) {
+/* A private, writable copy of the page, put in its place in one step (and
+ * executable if the page was). */
+static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr, const vma_t *v) {
 #if defined(__linux__) && defined(MREMAP_FIXED)
   uintptr_t at = addr & ~(page - 1), zeroed;
   void *copy = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -350,6 +360,10 @@ static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr) {
   remote.iov_len = page;
   if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) < 0 && errno != EFAULT)
     memcpy(copy, (void *)at, page);
+  if (v != NULL && v->executable && mprotect(copy, page, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
+    munmap(copy, page);
+    return FIX_FAILED;
+  }
   if (!fault_change_begin(hit, &zeroed)) {
     munmap(copy, page);
     return FIX_STALE;
@@ -361,6 +375,7 @@ static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr) {
 #else
   (void)hit;
   (void)addr;
+  (void)v;
   return FIX_FAILED; /* no atomic replacement: explained, not survived */
 #endif
 }
@@ -382,11 +397,13 @@ typedef struct {
 enum { SCRATCH = 32 };
 static scratch_t scratch[SCRATCH];
 
+/* Waits while all are taken (32 threads in the handler at once): each
+ * holder finishes without waiting on another. */
 static scratch_t *scratch_take(void) {
   int i;
-  for (i = 0; i < SCRATCH; i++)
-    if (!atomic_flag_test_and_set(&scratch[i].busy)) return &scratch[i];
-  return NULL; /* 32 threads in the handler at once: passed on */
+  for (;;)
+    for (i = 0; i < SCRATCH; i++)
+      if (!atomic_flag_test_and_set(&scratch[i].busy)) return &scratch[i];
 }
 
 static void scratch_give(scratch_t *sc) { atomic_flag_clear(&sc->busy); }
@@ -419,7 +436,11 @@ static fix_t in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t
   fault_record_t rec;
   bool have_vma;
   fix_t fix = FIX_FAILED;
-  if (!fault_find(addr, hit)) return FIX_FAILED;
+  switch (fault_find(addr, hit)) {
+    case FIND_NONE: return FIX_FAILED; /* not ours: nothing said */
+    case FIND_CHANGED: return FIX_STALE;
+    default: break;
+  }
   memset(&rec, 0, sizeof rec);
   rec.kind = sig == SIGBUS ? KIND_SIGBUS : KIND_SIGSEGV;
   rec.access = access_of(context);
@@ -438,13 +459,14 @@ static fix_t in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t
     /* What the page allows now, against what the mapping was made with. */
     bool can_read = have_vma ? vma->readable : hit->readable && !hit->protected_;
     bool can_write = have_vma ? vma->writable : hit->writable && !hit->protected_;
-    if (rec.access != ACCESS_READ && !can_write && can_read)
+    if (rec.access == ACCESS_EXECUTE) rec.cause = CAUSE_UNKNOWN; /* "does not allow this access" */
+    else if (rec.access != ACCESS_READ && !can_write && can_read)
       rec.cause = hit->writable ? CAUSE_PROTECTED : CAUSE_READ_ONLY;
     else if (!can_read && hit->readable) rec.cause = CAUSE_PROTECTED;
   }
   if (hit->policy == FAULT_ZERO) {
     if (sig == SIGBUS) fix = zero_fill(hit, addr, rec.cause, have_vma ? vma : NULL);
-    else if (rec.cause == CAUSE_READ_ONLY) fix = private_copy(hit, addr);
+    else if (rec.cause == CAUSE_READ_ONLY) fix = private_copy(hit, addr, have_vma ? vma : NULL);
     if (fix == FIX_STALE) return FIX_STALE;
   }
   rec.survived = fix == FIX_DONE;
@@ -461,11 +483,11 @@ static bool placeholder_now(uintptr_t addr, scratch_t *sc) {
 
 static void on_fault(int sig, siginfo_t *info, void *context) {
   int saved = errno, tries;
+  bool stale = false;
   /* si_code > 0: raised by a fault, not sent by kill(). */
   if (info != NULL && info->si_code > 0) {
     uintptr_t addr = (uintptr_t)info->si_addr;
     scratch_t *sc = scratch_take();
-    if (sc == NULL) goto pass;
     for (tries = 0; tries < 4; tries++) {
       fix_t fix;
       if (sig == SIGBUS && guard_catch(addr)) {
@@ -479,20 +501,19 @@ static void on_fault(int sig, siginfo_t *info, void *context) {
         return; /* the access is retried */
       }
       if (fix == FIX_FAILED) break;
+      stale = true;
     }
-    /* Another thread may have put a placeholder over the range since the
-     * fault (its slot or batch gone when this handler looked): readable and
-     * writable anonymous memory raises neither signal, so the access is
-     * retried (and the handler before ours, which would step aside, is
-     * left alone). */
-    if (placeholder_now(addr, sc)) {
+    /* The range was ours when this handler looked, and changed under it
+     * (unmap(), remap() in another thread): if a placeholder (readable and
+     * writable anonymous memory, which raises neither signal) is there
+     * now, the access is retried on it. */
+    if (stale && placeholder_now(addr, sc)) {
       scratch_give(sc);
       errno = saved;
       return;
     }
     scratch_give(sc);
   }
-pass:
   errno = saved;
   pass_on(sig, info, context);
 }

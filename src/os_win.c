@@ -235,17 +235,19 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *e) {
       r->NumberParameters < 2)
     return EXCEPTION_CONTINUE_SEARCH;
   addr = (uintptr_t)r->ExceptionInformation[1];
-  if (!fault_find(addr, &hit)) return EXCEPTION_CONTINUE_SEARCH;
+  if (fault_find(addr, &hit) != FIND_HIT) return EXCEPTION_CONTINUE_SEARCH;
   memset(&rec, 0, sizeof rec);
   rec.kind =
       r->ExceptionCode == EXCEPTION_IN_PAGE_ERROR ? KIND_IN_PAGE_ERROR : KIND_ACCESS_VIOLATION;
   rec.access = r->ExceptionInformation[0] == 0   ? ACCESS_READ
                : r->ExceptionInformation[0] == 1 ? ACCESS_WRITE
+               : r->ExceptionInformation[0] == 8 ? ACCESS_EXECUTE
                                                  : ACCESS_UNKNOWN;
   rec.offset = (uint64_t)hit.offset + (addr - hit.base);
   rec.index = addr - hit.base >= hit.delta ? addr - hit.base - hit.delta : 0;
   rec.size = -1;
   if (rec.kind == KIND_IN_PAGE_ERROR) rec.cause = CAUSE_IO;
+  else if (rec.access == ACCESS_EXECUTE) rec.cause = CAUSE_UNKNOWN;
   else
     rec.cause = hit.protected_                                               ? CAUSE_PROTECTED
                 : hit.readable && !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY

@@ -6,7 +6,7 @@ const assert = require('assert')
 const path = require('path')
 const mmap = require('..')
 const {
-  tmpFile, runScript, assertChildOk, assertCrashed, isWindows, skip, scriptArgs, secondCopy, emulated
+  tmpFile, runScript, assertChildOk, assertCrashed, isWindows, skip, scriptArgs, secondCopy, emulated, jumper
 } = require('./helpers')
 
 const { PAGESIZE: P } = mmap
@@ -89,6 +89,18 @@ describe('faults', function () {
   })
 
   describe('faults that are not ours', function () {
+    it('a jump into readable, writable memory (the heap, or an anonymous mapping under onFault: \'zero\') still ends the process, once', function () {
+      if (isWindows) skip(this, 'the test addon is built with cc')
+      const heap = run('jump', [jumper(), 'heap'])
+      assertCrashed(heap, 'SIGSEGV')
+      assert.strictEqual(explanation(heap), undefined, heap.stderr)
+      const own = run('jump', [jumper(), 'mapping'])
+      assertCrashed(own, 'SIGSEGV')
+      const lines = own.stderr.split('\n').filter((line) => line.startsWith('mmap-io: '))
+      assert.strictEqual(lines.length, 1, own.stderr.slice(0, 2000))
+      assert.match(lines[0], new RegExp(`^mmap-io: SIGSEGV on ${emulated ? 'an access' : 'an instruction fetch'} at anonymous memory \\(index 0 of the Buffer\\): the mapping's protection does not allow this access$`))
+    })
+
     it('a WebAssembly out-of-bounds access after mmap-io is loaded is still a RuntimeError', function () {
       const [r] = json(run('wasm'))
       assert.deepStrictEqual(r, { ok: 0, error: 'RuntimeError', first: 0 })

@@ -341,6 +341,18 @@ function hookedPackage () {
   return hookedDir
 }
 
+// test/native/jump.c built as an addon (POSIX): its path, for require().
+let jumpAddon
+function jumper () {
+  if (jumpAddon) return jumpAddon
+  let include = path.join(path.dirname(process.execPath), '..', 'include', 'node')
+  if (!fs.existsSync(path.join(include, 'node_api.h'))) include = '/usr/include/node'
+  jumpAddon = path.join(scratch, 'jump.node')
+  execFileSync(cc, ['-std=c11', '-O1', '-fPIC', '-shared', '-DNAPI_VERSION=8', '-I', include, '-o', jumpAddon,
+    path.join(root, 'test', 'native', 'jump.c')])
+  return jumpAddon
+}
+
 // Set by test:arm64 (qemu-aarch64): another architecture, emulated.
 const emulated = process.env.MMAP_IO_EMULATOR || null
 // What qemu-user (7.2) does not emulate, as skip reasons.
@@ -373,6 +385,7 @@ function skip (ctx, reason) {
 const sanitized = process.env.MMAP_IO_SANITIZED === '1'
 
 module.exports = {
+  jumper,
   runtime,
   scriptArgs,
   evalArgs,
