@@ -361,7 +361,7 @@ const qemuGaps = {
   mremap: `${emulated} refuses mremap() with old_size 0 (ENOMEM), which remap() of a shared mapping uses to keep the old range mapped`,
   dontunmap: `${emulated} has no working MREMAP_DONTUNMAP, which remap() of a private mapping needs to move it without leaving its range free (ENOTSUP)`,
   sharedValidate: `${emulated} refuses MAP_SHARED_VALIDATE (EINVAL), which Linux takes`,
-  faultInfo: `${emulated} gives a signal handler no record of the access (ESR), and the handler cannot tell a truncated file from an unreadable page there`
+  faultInfo: `${emulated} gives a signal handler no record of the access (ESR: 'unknown' here), and refuses process_vm_readv (a private copy of a page past the end of the file reads it, and records that SIGBUS too)`
 }
 
 const isWindows = process.platform === 'win32'
