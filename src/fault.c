@@ -14,59 +14,81 @@
 
 #include "os.h"
 
-enum { CHUNK = 256, MAX_CHUNKS = 1024 }; /* 262,144 mappings: 4 x vm.max_map_count */
+/* 262,144 mappings (4 x vm.max_map_count) in chunks of 512 slots. A chunk
+ * is one allocation of 200 KiB, which the C library takes from the system
+ * as zero pages: a slot's page is touched when the slot is first used, and
+ * its name's only by mappings that have one (open(), shm). */
+enum { CHUNK = 512, MAX_CHUNKS = 512 };
 
 typedef struct {
   atomic_uint seq;       /* odd while the owner writes the fields below */
   atomic_uintptr_t base; /* 0: free */
   atomic_size_t len;
-  fault_origin_t origin;
+  int next_free;        /* the owners' free list, under `lock` */
+  unsigned char origin; /* fault_origin_t */
+  unsigned char policy; /* fault_policy_t */
+  bool writable;
+  bool readable;
+  bool name_cut;
+  atomic_bool protected_;
   int64_t fd;
   int64_t offset;
   size_t delta;
-  bool writable;
-  bool readable;
-  atomic_bool protected_;
-  fault_policy_t policy;
-  bool name_cut;
-  char name[FAULT_NAME_MAX];
   /* Written by the handlers. */
   atomic_flag changing;    /* held while a handler changes its pages */
   atomic_uintptr_t zeroed; /* the start of its zero-filled tail; 0: none */
   atomic_uint faults;      /* how many it has seen */
-  atomic_bool ready[FAULT_RECORDS];
-  fault_record_t records[FAULT_RECORDS];
 } slot_t;
 
-static _Atomic(slot_t *) chunks[MAX_CHUNKS];
+typedef struct {
+  slot_t slots[CHUNK];
+  char names[CHUNK][FAULT_NAME_MAX];
+} chunk_t;
+
+/* The faults' records, process-wide: few, written by handlers, each
+ * tagged with its slot and that slot's sequence number then (a slot's
+ * next mapping has another). */
+enum { RING = 1024 };
+typedef struct {
+  atomic_bool ready;
+  int slot;
+  unsigned seq;
+  unsigned order; /* the slot's how-many-th fault */
+  fault_record_t rec;
+} entry_t;
+static entry_t ring[RING];
+static atomic_uint ring_next;
+
+static _Atomic(chunk_t *) chunks[MAX_CHUNKS];
 static atomic_int policy_default;
 static atomic_bool installed;
 
 /* The owners' side: free slots, under `lock`. */
 static os_spinlock_t lock;
-static int *free_slots;
-static size_t n_free, n_chunks;
+static int free_head = -1;
+static size_t n_chunks;
 
 static slot_t *slot_at(int slot) {
-  slot_t *chunk;
+  chunk_t *chunk;
   if (slot < 0 || slot >= CHUNK * MAX_CHUNKS) return NULL;
   chunk = atomic_load(&chunks[slot / CHUNK]);
-  return chunk == NULL ? NULL : &chunk[slot % CHUNK];
+  return chunk == NULL ? NULL : &chunk->slots[slot % CHUNK];
 }
+
+static char *name_at(int slot) { return atomic_load(&chunks[slot / CHUNK])->names[slot % CHUNK]; }
 
 void fault_set_policy(fault_policy_t policy) { atomic_store(&policy_default, (int)policy); }
 fault_policy_t fault_policy(void) { return (fault_policy_t)atomic_load(&policy_default); }
 
 /* A chunk more, under `lock`. */
 static bool add_chunk(void) {
-  slot_t *chunk;
-  int *grown, i;
-  if (n_chunks == MAX_CHUNKS) return false;
-  grown = realloc(free_slots, (n_chunks + 1) * CHUNK * sizeof *grown);
-  if (grown == NULL) return false;
-  free_slots = grown;
-  if ((chunk = calloc(CHUNK, sizeof *chunk)) == NULL) return false;
-  for (i = CHUNK - 1; i >= 0; i--) free_slots[n_free++] = (int)(n_chunks * CHUNK) + i;
+  chunk_t *chunk;
+  int i;
+  if (n_chunks == MAX_CHUNKS || (chunk = calloc(1, sizeof *chunk)) == NULL) return false;
+  for (i = CHUNK - 1; i >= 0; i--) {
+    chunk->slots[i].next_free = free_head;
+    free_head = (int)(n_chunks * CHUNK) + i;
+  }
   atomic_store(&chunks[n_chunks++], chunk);
   return true;
 }
@@ -85,42 +107,42 @@ static void settle(slot_t *s) {
 int fault_watch(void *base, size_t len, const fault_desc_t *d) {
   slot_t *s;
   int slot;
-  unsigned i;
   if (!atomic_load_explicit(&installed, memory_order_relaxed)) {
     os_fault_install();
     atomic_store(&installed, true);
   }
   os_spin_lock(&lock);
-  if (n_free == 0 && !add_chunk()) {
+  if (free_head < 0 && !add_chunk()) {
     os_spin_unlock(&lock);
     return -1;
   }
-  slot = free_slots[--n_free];
-  os_spin_unlock(&lock);
+  slot = free_head;
   s = slot_at(slot);
+  free_head = s->next_free;
+  os_spin_unlock(&lock);
+  /* Between the two sequence numbers (each a full barrier), plain stores. */
   begin_write(s);
-  atomic_store(&s->len, len);
-  s->origin = d->origin;
+  atomic_store_explicit(&s->len, len, memory_order_relaxed);
+  s->origin = (unsigned char)d->origin;
   s->fd = d->fd;
   s->offset = d->offset;
   s->delta = d->delta;
   s->writable = d->writable;
   s->readable = d->readable;
-  atomic_store(&s->protected_, false);
-  s->policy = d->policy;
-  s->name[0] = '\0';
+  atomic_store_explicit(&s->protected_, false, memory_order_relaxed);
+  s->policy = (unsigned char)d->policy;
   s->name_cut = false;
   if (d->name != NULL) {
+    char *name = name_at(slot);
     size_t n = strlen(d->name);
     s->name_cut = d->name_cut || n >= FAULT_NAME_MAX;
-    if (s->name_cut) n = FAULT_NAME_MAX - 1;
-    memcpy(s->name, d->name, n);
-    s->name[n] = '\0';
+    if (n >= FAULT_NAME_MAX) n = FAULT_NAME_MAX - 1;
+    memcpy(name, d->name, n);
+    name[n] = '\0';
   }
-  atomic_store(&s->zeroed, 0);
-  atomic_store(&s->faults, 0);
-  for (i = 0; i < FAULT_RECORDS; i++) atomic_store(&s->ready[i], false);
-  atomic_store(&s->base, (uintptr_t)base);
+  atomic_store_explicit(&s->zeroed, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->faults, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->base, (uintptr_t)base, memory_order_relaxed);
   end_write(s);
   return slot;
 }
@@ -150,7 +172,8 @@ void fault_unwatch(int slot) {
   atomic_store(&s->len, 0);
   end_write(s);
   os_spin_lock(&lock);
-  free_slots[n_free++] = slot; /* room for every slot was made with its chunk */
+  s->next_free = free_head;
+  free_head = slot;
   os_spin_unlock(&lock);
 }
 
@@ -162,11 +185,23 @@ size_t fault_count(int slot) {
 size_t fault_records(int slot, fault_record_t *out, size_t max) {
   slot_t *s = slot_at(slot);
   size_t n, i, got = 0;
+  unsigned seq;
   if (s == NULL) return 0;
+  seq = atomic_load(&s->seq);
   n = atomic_load(&s->faults);
   if (n > FAULT_RECORDS) n = FAULT_RECORDS;
-  for (i = 0; i < n && got < max; i++)
-    if (atomic_load(&s->ready[i])) out[got++] = s->records[i];
+  if (n > max) n = max;
+  /* In the order they happened: the ring holds each at most once. */
+  for (i = 0; i < n; i++) {
+    unsigned e;
+    for (e = 0; e < RING; e++) {
+      const entry_t *en = &ring[e];
+      if (atomic_load(&en->ready) && en->slot == slot && en->seq == seq && en->order == i) {
+        out[got++] = en->rec;
+        break;
+      }
+    }
+  }
   return got;
 }
 
@@ -194,17 +229,21 @@ static bool read_slot(int slot, uintptr_t addr, fault_hit_t *hit) {
     hit->seq = before;
     hit->base = base;
     hit->len = len;
-    hit->origin = s->origin;
+    hit->origin = (fault_origin_t)s->origin;
     hit->fd = s->fd;
     hit->offset = s->offset;
     hit->delta = s->delta;
     hit->writable = s->writable;
     hit->readable = s->readable;
     hit->protected_ = atomic_load(&s->protected_);
-    hit->policy = s->policy;
+    hit->policy = (fault_policy_t)s->policy;
     hit->name_cut = s->name_cut;
-    memcpy(hit->name, s->name, FAULT_NAME_MAX);
-    hit->name[FAULT_NAME_MAX - 1] = '\0';
+    if (hit->origin == ORIGIN_PATH || hit->origin == ORIGIN_SHM) {
+      memcpy(hit->name, name_at(slot), FAULT_NAME_MAX);
+      hit->name[FAULT_NAME_MAX - 1] = '\0';
+    } else {
+      hit->name[0] = '\0';
+    }
     if (atomic_load(&s->seq) == before) return true;
   }
 }
@@ -216,11 +255,12 @@ fault_find_t fault_find(uintptr_t addr, fault_hit_t *hit) {
   bool changed = false;
   if (addr == 0) return FIND_NONE;
   for (c = 0; c < MAX_CHUNKS; c++) {
-    slot_t *chunk = atomic_load(&chunks[c]);
+    chunk_t *chunk = atomic_load(&chunks[c]);
     if (chunk == NULL) break;
     for (i = 0; i < CHUNK; i++) {
-      uintptr_t base = atomic_load(&chunk[i].base);
-      if (base == 0 || addr < base || addr - base >= atomic_load(&chunk[i].len)) continue;
+      slot_t *s = &chunk->slots[i];
+      uintptr_t base = atomic_load(&s->base);
+      if (base == 0 || addr < base || addr - base >= atomic_load(&s->len)) continue;
       if (read_slot(c * CHUNK + i, addr, hit)) return FIND_HIT;
       changed = true; /* it no longer holds `addr` */
     }
@@ -231,12 +271,17 @@ fault_find_t fault_find(uintptr_t addr, fault_hit_t *hit) {
 void fault_note(const fault_hit_t *hit, const fault_record_t *rec) {
   slot_t *s = slot_at(hit->slot);
   unsigned n;
+  entry_t *en;
   if (s == NULL || atomic_load(&s->seq) != hit->seq) return;
   n = atomic_fetch_add(&s->faults, 1);
-  if (n < FAULT_RECORDS) {
-    s->records[n] = *rec;
-    atomic_store(&s->ready[n], true);
-  }
+  if (n >= FAULT_RECORDS) return;
+  en = &ring[atomic_fetch_add(&ring_next, 1) % RING];
+  atomic_store(&en->ready, false);
+  en->slot = hit->slot;
+  en->seq = hit->seq;
+  en->order = n;
+  en->rec = *rec;
+  atomic_store(&en->ready, true);
 }
 
 bool fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed) {
