@@ -11,8 +11,13 @@
  *   - each slot carries a sequence number, odd while its owner writes it,
  *     so the handler never acts on the base of one mapping and the name of
  *     another (it reads again until the number is even and unchanged);
- *   - the handler writes only a slot's fault records and the extent of its
- *     zero-filled tail, under the slot's own flag.
+ *   - the handler writes only a slot's fault count, records (in a ring
+ *     tagged with slot and sequence number) and the extent of its
+ *     zero-filled tail; it changes a mapping's pages only under the slot's
+ *     own flag, after checking the sequence number is still the one it
+ *     read, and the owner's fault_move() and fault_unwatch() wait for that
+ *     flag after changing the number (so no handler acts on a mapping that
+ *     unmap() or remap() has left).
  * Only the owner of a mapping (mapping.c) calls watch, move, protect and
  * unwatch for its slot.
  *
