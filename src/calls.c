@@ -48,12 +48,6 @@ static bool check_map_advice(napi_env env, int advice, size_t len) {
   return true;
 }
 
-/* What a fault in a new mapping does: -1 the process default, 0 explain,
- * 1 zero. */
-static fault_policy_t policy_of(int32_t policy) {
-  return policy < 0 ? fault_policy() : policy == 1 ? FAULT_ZERO : FAULT_EXPLAIN;
-}
-
 /* map(size, protection, flags, fd, offset, advice[, path, policy, delta])
  * -> Buffer, or with `shared` a SharedArrayBuffer (lib/ makes the Buffer
  * over it). open() gives the path it mapped, the fault policy and where
@@ -137,7 +131,7 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   pages.fault.name_cut = path_cut;
   pages.fault.fd = a[3];
   pages.fault.delta = delta > 0 ? (size_t)delta : 0;
-  pages.fault.policy = policy_of(policy);
+  pages.fault.policy = fault_policy_of(policy);
   return mapping_hand_out(env, st, &pages, shared);
 }
 
@@ -284,7 +278,7 @@ napi_value js_set_fault_policy(napi_env env, napi_callback_info info) {
   int32_t policy;
   CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
   if (argc < 1 || !get_int(env, arg, &policy)) return NULL;
-  fault_set_policy(policy == 1 ? FAULT_ZERO : FAULT_EXPLAIN);
+  fault_set_policy(fault_policy_of(policy < 0 ? 0 : policy));
   return NULL;
 }
 

@@ -80,6 +80,10 @@ static char *name_at(int slot) { return atomic_load(&chunks[slot / CHUNK])->name
 void fault_set_policy(fault_policy_t policy) { atomic_store(&policy_default, (int)policy); }
 fault_policy_t fault_policy(void) { return (fault_policy_t)atomic_load(&policy_default); }
 
+fault_policy_t fault_policy_of(int policy) {
+  return policy < 0 ? fault_policy() : policy == 1 ? FAULT_ZERO : FAULT_EXPLAIN;
+}
+
 /* A chunk more, under `lock`. */
 static bool add_chunk(void) {
   chunk_t *chunk;

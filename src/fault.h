@@ -106,6 +106,8 @@ typedef struct {
 /* The process default for mappings made from now on. */
 void fault_set_policy(fault_policy_t policy);
 fault_policy_t fault_policy(void);
+/* lib/'s number for a policy: -1 the process default, 0 explain, 1 zero. */
+fault_policy_t fault_policy_of(int policy);
 
 /* Watch a live mapping: its slot, or -1 when out of memory (then faults in
  * it are not explained). Installs the handlers on first use. */

@@ -97,7 +97,7 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   pages.offset = 0;
   pages.fault.origin = ORIGIN_SHM;
   pages.fault.name = name;
-  pages.fault.policy = policy < 0 ? fault_policy() : policy == 1 ? FAULT_ZERO : FAULT_EXPLAIN;
+  pages.fault.policy = fault_policy_of(policy);
   return mapping_hand_out(env, st, &pages, shared);
 }
 
