@@ -20,6 +20,7 @@ const fs = require('fs')
 const path = require('path')
 const { spawnSync } = require('child_process')
 const { cache, run, has, aptInstall, unpack } = require('./tools')
+const { description, ENTRY_POINTS } = require('./build-description')
 
 const root = path.join(__dirname, '..')
 const prebuilds = path.join(root, 'prebuilds')
@@ -39,10 +40,23 @@ function sourcesHash () {
   return hash.digest('hex')
 }
 
-// The C files of one OS layer: `other` names the other's ('_win.c' or
-// '_posix.c'), whose files are left out.
-const sources = (other) => fs.readdirSync(path.join(root, 'src'))
-  .filter((f) => f.endsWith('.c') && !f.endsWith(other)).map((f) => `src/${f}`)
+// The compiler arguments binding.gyp gives for `os`: flags, defines and
+// sources, as node-gyp would pass them.
+function gypArgs (os) {
+  const d = description(os)
+  return [...d.cflags, ...d.defines.map((x) => `-D${x}`), ...d.sources]
+}
+
+// Throws unless a built binary exports only the Node-API entry points:
+// `symbols` is the list its tool printed.
+function onlyEntryPoints (target, symbols) {
+  const extra = symbols.filter((s) => !ENTRY_POINTS.includes(s))
+  if (extra.length) throw new Error(`${target} exports ${extra.length} symbols besides Node-API's entry points: ${extra.slice(0, 10).join(', ')}`)
+}
+
+// The functions a Linux binary exports (its dynamic symbol table).
+const elfExports = (file) => run('nm', ['-D', '--defined-only', file]).split('\n')
+  .map((line) => line.trim().split(/\s+/)).filter((f) => f.length === 3 && /[TtWi]/.test(f[1])).map((f) => f[2])
 
 // Compiles; returns the number of warnings (0 is required).
 function compile (cc, args) {
@@ -63,6 +77,7 @@ const builders = {
     fs.mkdirSync(path.dirname(out), { recursive: true })
     fs.copyFileSync(path.join(root, 'build', 'Release', 'mmap_io.node'), out)
     run('strip', ['--strip-all', out])
+    onlyEntryPoints('linux-x64', elfExports(out))
     return (`${r.stdout}${r.stderr}`.match(/warning:/g) || []).length
   },
 
@@ -71,8 +86,10 @@ const builders = {
     const headers = unpack('node-api-headers@1', 'node-api-headers')
     const out = binaryOf('linux-arm64')
     fs.mkdirSync(path.dirname(out), { recursive: true })
-    return compile('aarch64-linux-gnu-gcc', ['-std=c11', '-O2', '-fPIC', '-Wall', '-Wextra', '-shared', '-s',
-      '-DNAPI_VERSION=8', '-I', path.join(headers, 'include'), '-o', out, ...sources('_win.c')])
+    const warnings = compile('aarch64-linux-gnu-gcc', ['-O2', '-fPIC', '-shared', '-s',
+      '-I', path.join(headers, 'include'), '-o', out, ...gypArgs('linux')])
+    onlyEntryPoints('linux-arm64', elfExports(out))
+    return warnings
   },
 
   'win32-x64' () {
@@ -86,9 +103,13 @@ const builders = {
     run('x86_64-w64-mingw32-dlltool', ['-d', path.join(headers, 'def', 'node_api.def'), '-D', 'node.exe', '-l', path.join(lib, 'libnode_api.a')])
     const out = binaryOf('win32-x64')
     fs.mkdirSync(path.dirname(out), { recursive: true })
-    const warnings = compile(gcc, ['-std=c11', '-O2', '-Wall', '-Wextra', '-shared', '-s', '-DNAPI_VERSION=8',
-      '-I', path.join(headers, 'include'), '-o', out, ...sources('_posix.c'), '-L', lib, '-lnode_api', '-lpsapi'])
+    const warnings = compile(gcc, ['-O2', '-shared', '-s', '-I', path.join(headers, 'include'), '-o', out,
+      ...gypArgs('win'), '-L', lib, '-lnode_api', '-lpsapi'])
     const imports = run('x86_64-w64-mingw32-objdump', ['-p', out])
+    // The export table: mingw exports every function unless one is marked
+    // for export, and Node-API's macros mark the entry points.
+    const table = (imports.split(/\[Ordinal\/Name Pointer\] Table\n/)[1] || '').split(/\n\s*\n/)[0]
+    onlyEntryPoints('win32-x64', [...table.matchAll(/^\s*\[\s*\d+\]\s+(\w+)/gm)].map((m) => m[1]))
     const fromNode = imports.split(/DLL Name: /).find((part) => /^node\.exe/i.test(part)) || ''
     const uv = fromNode.match(/\buv_\w+/g) || []
     console.log(`win32-x64 imports from node.exe: ${(fromNode.match(/\bnapi_\w+/g) || []).length} napi_* functions, ${uv.length} uv_* functions`)

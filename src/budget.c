@@ -18,19 +18,19 @@ static bool refused;          /* the last count refused a call */
 static bool released;         /* something was released since the last count */
 static uint64_t refused_when; /* when that count was read (ms) */
 
-void budget_init(void) {
-  size_t limit = os_map_count_limit();
-  os_spin_lock(&lock);
+void mmio_budget_init(void) {
+  size_t limit = mmio_os_map_count_limit();
+  mmio_os_spin_lock(&lock);
   if (ceiling == 0 && limit != 0) {
     ceiling = limit / 2;
     estimate = checkpoint = 0; /* read at the first call */
   }
-  os_spin_unlock(&lock);
+  mmio_os_spin_unlock(&lock);
 }
 
 /* With the lock held: read the real count and set the next checkpoint. */
 static void recount(void) {
-  size_t real = os_map_count();
+  size_t real = mmio_os_map_count();
   released = false;
   if (real == 0) { /* unreadable: do not guess */
     ceiling = 0;
@@ -38,14 +38,14 @@ static void recount(void) {
   }
   last_count = real;
   estimate = real;
-  checkpoint = real < ceiling ? real + (ceiling - real) / 8 : real;
+  checkpoint = real < ceiling ? real + (ceiling - real) / 2 : real;
 }
 
-bool budget_take(size_t n) {
+bool mmio_budget_take(size_t n) {
   bool ok = true;
-  os_spin_lock(&lock);
+  mmio_os_spin_lock(&lock);
   if (ceiling != 0 && estimate + n > checkpoint) {
-    uint64_t now = os_monotonic_ms();
+    uint64_t now = mmio_os_monotonic_ms();
     if (refused && !released && now - refused_when < REFUSED_RECOUNT_MS) {
       ok = false; /* nothing can have changed here: the same answer */
     } else {
@@ -56,22 +56,22 @@ bool budget_take(size_t n) {
     }
   }
   if (ok) estimate += n;
-  os_spin_unlock(&lock);
+  mmio_os_spin_unlock(&lock);
   return ok;
 }
 
-void budget_charge(size_t n) {
-  os_spin_lock(&lock);
+void mmio_budget_charge(size_t n) {
+  mmio_os_spin_lock(&lock);
   estimate += n;
-  os_spin_unlock(&lock);
+  mmio_os_spin_unlock(&lock);
 }
 
-void budget_released(void) {
-  os_spin_lock(&lock);
+void mmio_budget_released(void) {
+  mmio_os_spin_lock(&lock);
   released = true;
-  os_spin_unlock(&lock);
+  mmio_os_spin_unlock(&lock);
 }
 
-size_t budget_ceiling(void) { return ceiling; }
+size_t mmio_budget_ceiling(void) { return ceiling; }
 
-size_t budget_last_count(void) { return last_count; }
+size_t mmio_budget_last_count(void) { return last_count; }

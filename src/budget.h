@@ -5,15 +5,16 @@
  * lock() and flag-changing advice make. When mmap() hits that limit, V8's
  * next allocation fails and the process aborts.
  *
- * So mmap-io counts what the kernel counts (os_map_count()) and refuses,
+ * So mmap-io counts what the kernel counts (mmio_os_map_count()) and refuses,
  * with a catchable ENOMEM, any call that could add mappings once the
  * process holds half of the limit: the other half is left to Node (each
  * worker thread needs about fifty). Reading the count costs time
- * proportional to it, so each call adds an upper bound of what it may add
- * to an estimate, and the real count is read again only once the estimate
- * has used an eighth of what was left. Other copies of the addon in the
- * process read the same real count, so up to eight of them together stay
- * under the ceiling, and sixteen under the kernel's limit. Once a call is
+ * proportional to it (11 ms at 20,000 mappings), so each call adds an upper
+ * bound of what it may add to an estimate, and the real count is read again
+ * only once the estimate has used half of what was left: once while a loop
+ * goes from nothing to 16,000 mappings, 8 times to the ceiling. Other copies
+ * of the addon in the process read the same real count, so two of them
+ * together stay under the ceiling, and four under the kernel's limit. Once a call is
  * refused, the next ones are refused without reading the count again until
  * this copy has released a range or 100 ms have passed: a refused call costs
  * microseconds, not a read of /proc/self/maps.
@@ -24,17 +25,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-void budget_init(void);
+void mmio_budget_init(void);
 /* Before a call that may add up to `n` mappings: false when it would take
  * the process past the ceiling (the caller throws ENOMEM). */
-bool budget_take(size_t n);
+bool mmio_budget_take(size_t n);
 /* After a call that may have added up to `n` mappings and cannot be
  * refused (releasing memory). */
-void budget_charge(size_t n);
+void mmio_budget_charge(size_t n);
 /* Something was given back: the next refused call reads the count again. */
-void budget_released(void);
+void mmio_budget_released(void);
 /* The ceiling, and the count last read (0 when there is no limit). */
-size_t budget_ceiling(void);
-size_t budget_last_count(void);
+size_t mmio_budget_ceiling(void);
+size_t mmio_budget_last_count(void);
 
 #endif

@@ -9,7 +9,7 @@
 #include "fault.h"
 #include "syserr.h"
 
-void throw_napi_failure(napi_env env) {
+void mmio_throw_napi_failure(napi_env env) {
   bool pending = false;
   const napi_extended_error_info *info = NULL;
   if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
@@ -18,20 +18,20 @@ void throw_napi_failure(napi_env env) {
                    info && info->error_message ? info->error_message : "Node-API call failed");
 }
 
-napi_value system_error(napi_env env, int err, const char *syscall, const char *description,
-                        const char *hint) {
+napi_value mmio_system_error(napi_env env, int err, const char *syscall, const char *description,
+                             const char *hint) {
   char message[768], unknown[64];
-  const char *code = syserr_code(err);
+  const char *code = mmio_syserr_code(err);
   napi_value error, code_value, message_value, errno_value, syscall_value;
 
   /* A number Node has no name for is Node's UNKNOWN, with the number said. */
-  if (strcmp(code, "UNKNOWN") == 0 && err != syserr_number("UNKNOWN")) {
+  if (strcmp(code, "UNKNOWN") == 0 && err != mmio_syserr_number("UNKNOWN")) {
     snprintf(unknown, sizeof unknown, "system error %d", err);
     if (hint == NULL) hint = unknown;
-    err = syserr_number("UNKNOWN");
+    err = mmio_syserr_number("UNKNOWN");
   }
   snprintf(message, sizeof message, "%s: %s%s%s%s, %s", code,
-           description ? description : syserr_message(err), hint ? " (" : "", hint ? hint : "",
+           description ? description : mmio_syserr_message(err), hint ? " (" : "", hint ? hint : "",
            hint ? ")" : "", syscall);
   if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value) != napi_ok ||
       napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &message_value) != napi_ok ||
@@ -44,13 +44,13 @@ napi_value system_error(napi_env env, int err, const char *syscall, const char *
   return error;
 }
 
-void throw_system_error(napi_env env, int err, const char *syscall, const char *description,
-                        const char *hint) {
-  napi_value error = system_error(env, err, syscall, description, hint);
-  if (error == NULL || napi_throw(env, error) != napi_ok) throw_napi_failure(env);
+void mmio_throw_system_error(napi_env env, int err, const char *syscall, const char *description,
+                             const char *hint) {
+  napi_value error = mmio_system_error(env, err, syscall, description, hint);
+  if (error == NULL || napi_throw(env, error) != napi_ok) mmio_throw_napi_failure(env);
 }
 
-void throw_not_live(napi_env env) {
+void mmio_throw_not_live(napi_env env) {
   napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
                         "The argument 'buffer' must be a view of a live mapping "
                         "returned by map()");
@@ -70,7 +70,7 @@ static void format_integer(char *out, size_t size, int64_t value) {
   out[o] = 0;
 }
 
-void throw_out_of_range(napi_env env, const char *name, const char *range, int64_t received) {
+void mmio_throw_out_of_range(napi_env env, const char *name, const char *range, int64_t received) {
   char message[384], number[48];
   format_integer(number, sizeof number, received);
   snprintf(message, sizeof message,
@@ -94,29 +94,29 @@ static bool set_number(napi_env env, napi_value object, const char *name, double
 
 /* signal, reason, access, offset, index, size of one record. */
 static bool set_record(napi_env env, napi_value object, const fault_record_t *rec) {
-  return set_string(env, object, "signal", fault_kind_name(rec->kind)) &&
-         set_string(env, object, "reason", fault_cause_name(rec->cause)) &&
-         set_string(env, object, "access", fault_access_name(rec->access)) &&
+  return set_string(env, object, "signal", mmio_fault_kind_name(rec->kind)) &&
+         set_string(env, object, "reason", mmio_fault_cause_name(rec->cause)) &&
+         set_string(env, object, "access", mmio_fault_access_name(rec->access)) &&
          set_number(env, object, "offset", (double)rec->offset) &&
          set_number(env, object, "index", (double)rec->index) &&
          (rec->size < 0 || set_number(env, object, "size", (double)rec->size));
 }
 
-napi_value fault_error(napi_env env, int slot) {
+napi_value mmio_fault_error(napi_env env, int slot) {
   fault_hit_t hit;
   fault_record_t rec;
   char message[1024];
   size_t n;
   napi_value error, code, text;
-  if (!fault_describe(slot, &hit) || fault_records(slot, &rec, 1) != 1) return NULL;
-  n = fault_format(&hit, &rec, "", message, sizeof message);
+  if (!mmio_fault_describe(slot, &hit) || mmio_fault_records(slot, &rec, 1) != 1) return NULL;
+  n = mmio_fault_format(&hit, &rec, "", message, sizeof message);
   snprintf(message + n, sizeof message - n,
            ". The mapping no longer mirrors %s, and refuses every call but unmap()",
            hit.origin == ORIGIN_SHM ? "the shared memory" : "the file");
   if (napi_create_string_utf8(env, "ERR_MMAP_IO_FAULT", NAPI_AUTO_LENGTH, &code) != napi_ok ||
       napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text) != napi_ok ||
       napi_create_error(env, code, text, &error) != napi_ok || !set_record(env, error, &rec) ||
-      !set_number(env, error, "faults", (double)fault_count(slot)))
+      !set_number(env, error, "faults", (double)mmio_fault_count(slot)))
     return NULL;
   switch (hit.origin) {
     case ORIGIN_PATH:
@@ -131,9 +131,9 @@ napi_value fault_error(napi_env env, int slot) {
   return error;
 }
 
-napi_value fault_list(napi_env env, int slot) {
+napi_value mmio_fault_list(napi_env env, int slot) {
   fault_record_t recs[FAULT_RECORDS];
-  size_t n = slot < 0 ? 0 : fault_records(slot, recs, FAULT_RECORDS), i;
+  size_t n = slot < 0 ? 0 : mmio_fault_records(slot, recs, FAULT_RECORDS), i;
   napi_value list, item;
   if (napi_create_array_with_length(env, n, &list) != napi_ok) return NULL;
   for (i = 0; i < n; i++) {

@@ -77,11 +77,11 @@ static slot_t *slot_at(int slot) {
 
 static char *name_at(int slot) { return atomic_load(&chunks[slot / CHUNK])->names[slot % CHUNK]; }
 
-void fault_set_policy(fault_policy_t policy) { atomic_store(&policy_default, (int)policy); }
-fault_policy_t fault_policy(void) { return (fault_policy_t)atomic_load(&policy_default); }
+void mmio_fault_set_policy(fault_policy_t policy) { atomic_store(&policy_default, (int)policy); }
+fault_policy_t mmio_fault_policy(void) { return (fault_policy_t)atomic_load(&policy_default); }
 
-fault_policy_t fault_policy_of(int policy) {
-  return policy < 0 ? fault_policy() : policy == 1 ? FAULT_ZERO : FAULT_EXPLAIN;
+fault_policy_t mmio_fault_policy_of(int policy) {
+  return policy < 0 ? mmio_fault_policy() : policy == 1 ? FAULT_ZERO : FAULT_EXPLAIN;
 }
 
 /* A chunk more, under `lock`. */
@@ -108,22 +108,22 @@ static void settle(slot_t *s) {
   atomic_flag_clear(&s->changing);
 }
 
-int fault_watch(void *base, size_t len, const fault_desc_t *d) {
+int mmio_fault_watch(void *base, size_t len, const fault_desc_t *d) {
   slot_t *s;
   int slot;
   if (!atomic_load_explicit(&installed, memory_order_relaxed)) {
-    os_fault_install();
+    mmio_os_fault_install();
     atomic_store(&installed, true);
   }
-  os_spin_lock(&lock);
+  mmio_os_spin_lock(&lock);
   if (free_head < 0 && !add_chunk()) {
-    os_spin_unlock(&lock);
+    mmio_os_spin_unlock(&lock);
     return -1;
   }
   slot = free_head;
   s = slot_at(slot);
   free_head = s->next_free;
-  os_spin_unlock(&lock);
+  mmio_os_spin_unlock(&lock);
   /* Between the two sequence numbers (each a full barrier), plain stores. */
   begin_write(s);
   atomic_store_explicit(&s->len, len, memory_order_relaxed);
@@ -151,7 +151,7 @@ int fault_watch(void *base, size_t len, const fault_desc_t *d) {
   return slot;
 }
 
-void fault_move(int slot, void *base, size_t len) {
+void mmio_fault_move(int slot, void *base, size_t len) {
   slot_t *s = slot_at(slot);
   if (s == NULL) return;
   begin_write(s);
@@ -162,12 +162,12 @@ void fault_move(int slot, void *base, size_t len) {
   end_write(s);
 }
 
-void fault_protected(int slot) {
+void mmio_fault_protected(int slot) {
   slot_t *s = slot_at(slot);
   if (s != NULL) atomic_store(&s->protected_, true);
 }
 
-void fault_unwatch(int slot) {
+void mmio_fault_unwatch(int slot) {
   slot_t *s = slot_at(slot);
   if (s == NULL) return;
   begin_write(s);
@@ -175,18 +175,18 @@ void fault_unwatch(int slot) {
   atomic_store(&s->base, 0);
   atomic_store(&s->len, 0);
   end_write(s);
-  os_spin_lock(&lock);
+  mmio_os_spin_lock(&lock);
   s->next_free = free_head;
   free_head = slot;
-  os_spin_unlock(&lock);
+  mmio_os_spin_unlock(&lock);
 }
 
-size_t fault_count(int slot) {
+size_t mmio_fault_count(int slot) {
   slot_t *s = slot_at(slot);
   return s == NULL ? 0 : atomic_load(&s->faults);
 }
 
-size_t fault_records(int slot, fault_record_t *out, size_t max) {
+size_t mmio_fault_records(int slot, fault_record_t *out, size_t max) {
   slot_t *s = slot_at(slot);
   size_t n, i, got = 0;
   unsigned seq;
@@ -252,9 +252,9 @@ static bool read_slot(int slot, uintptr_t addr, fault_hit_t *hit) {
   }
 }
 
-bool fault_describe(int slot, fault_hit_t *hit) { return read_slot(slot, 0, hit); }
+bool mmio_fault_describe(int slot, fault_hit_t *hit) { return read_slot(slot, 0, hit); }
 
-fault_find_t fault_find(uintptr_t addr, fault_hit_t *hit) {
+fault_find_t mmio_fault_find(uintptr_t addr, fault_hit_t *hit) {
   int c, i;
   bool changed = false;
   if (addr == 0) return FIND_NONE;
@@ -272,7 +272,7 @@ fault_find_t fault_find(uintptr_t addr, fault_hit_t *hit) {
   return changed ? FIND_CHANGED : FIND_NONE;
 }
 
-void fault_note(const fault_hit_t *hit, const fault_record_t *rec) {
+void mmio_fault_note(const fault_hit_t *hit, const fault_record_t *rec) {
   slot_t *s = slot_at(hit->slot);
   unsigned n;
   entry_t *en;
@@ -288,7 +288,7 @@ void fault_note(const fault_hit_t *hit, const fault_record_t *rec) {
   atomic_store(&en->ready, true);
 }
 
-bool fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed) {
+bool mmio_fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed) {
   slot_t *s = slot_at(hit->slot);
   if (s == NULL) return false;
   while (atomic_flag_test_and_set(&s->changing)) {
@@ -301,7 +301,7 @@ bool fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed) {
   return true;
 }
 
-void fault_change_end(const fault_hit_t *hit, uintptr_t zeroed) {
+void mmio_fault_change_end(const fault_hit_t *hit, uintptr_t zeroed) {
   slot_t *s = slot_at(hit->slot);
   atomic_store(&s->zeroed, zeroed);
   atomic_flag_clear(&s->changing);
@@ -406,7 +406,7 @@ static void put_subject(text_t *t, const fault_hit_t *hit) {
   }
 }
 
-const char *fault_kind_name(fault_kind_t kind) {
+const char *mmio_fault_kind_name(fault_kind_t kind) {
   switch (kind) {
     case KIND_SIGBUS: return "SIGBUS";
     case KIND_SIGSEGV: return "SIGSEGV";
@@ -415,7 +415,7 @@ const char *fault_kind_name(fault_kind_t kind) {
   }
 }
 
-const char *fault_cause_name(fault_cause_t cause) {
+const char *mmio_fault_cause_name(fault_cause_t cause) {
   switch (cause) {
     case CAUSE_TRUNCATED: return "truncated";
     case CAUSE_IO: return "io";
@@ -425,7 +425,7 @@ const char *fault_cause_name(fault_cause_t cause) {
   }
 }
 
-const char *fault_access_name(fault_access_t access) {
+const char *mmio_fault_access_name(fault_access_t access) {
   switch (access) {
     case ACCESS_READ: return "read";
     case ACCESS_WRITE: return "write";
@@ -438,7 +438,7 @@ static void explain(text_t *t, const fault_hit_t *hit, const fault_record_t *rec
                     const char *prefix) {
   const char *what = hit->origin == ORIGIN_SHM ? "the shared memory" : "the file";
   put(t, prefix);
-  put(t, fault_kind_name(rec->kind));
+  put(t, mmio_fault_kind_name(rec->kind));
   put(t, rec->access == ACCESS_READ      ? " on a read at "
          : rec->access == ACCESS_WRITE   ? " on a write at "
          : rec->access == ACCESS_EXECUTE ? " on an instruction fetch at "
@@ -486,8 +486,8 @@ static void explain(text_t *t, const fault_hit_t *hit, const fault_record_t *rec
                                            "zeros (onFault: 'zero')");
 }
 
-size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
-                    char *out, size_t cap) {
+size_t mmio_fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
+                         char *out, size_t cap) {
   text_t t;
   if (cap == 0) return 0;
   t.p = out;
@@ -499,7 +499,8 @@ size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const cha
   return t.n;
 }
 
-void fault_write(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix, int fd) {
+void mmio_fault_write(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
+                      int fd) {
   char block[128];
   text_t t;
   t.p = block;

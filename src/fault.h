@@ -4,7 +4,7 @@
  * docs/lifetime.md ("Faults") has the whole story; README the user's.
  *
  * Every live mapping has a slot in one process-wide table (per copy of the
- * addon). The fault handlers (os.h: os_fault_install) read it inside a
+ * addon). The fault handlers (os.h: mmio_os_fault_install) read it inside a
  * signal handler, on whichever thread faulted, while owners change it:
  *   - the table is chunks of slots that are added and never freed, so a
  *     slot's memory is always there to read;
@@ -15,13 +15,13 @@
  *     tagged with slot and sequence number) and the extent of its
  *     zero-filled tail; it changes a mapping's pages only under the slot's
  *     own flag, after checking the sequence number is still the one it
- *     read, and the owner's fault_move() and fault_unwatch() wait for that
+ *     read, and the owner's mmio_fault_move() and mmio_fault_unwatch() wait for that
  *     flag after changing the number (so no handler acts on a mapping that
  *     unmap() or remap() has left).
  * Only the owner of a mapping (mapping.c) calls watch, move, protect and
  * unwatch for its slot.
  *
- * A slot's states: FREE --fault_watch--> WATCHED --fault_unwatch--> FREE.
+ * A slot's states: FREE --mmio_fault_watch--> WATCHED --mmio_fault_unwatch--> FREE.
  * A WATCHED slot with a fault recorded stays WATCHED: the mapping refuses
  * every call but unmap() from then on (mapping.c).
  */
@@ -85,7 +85,7 @@ typedef struct {
 
 enum { FAULT_NAME_MAX = 256, FAULT_RECORDS = 8 };
 
-/* A consistent copy of a slot, taken by fault_find(). */
+/* A consistent copy of a slot, taken by mmio_fault_find(). */
 typedef struct {
   int slot;
   unsigned seq;
@@ -104,25 +104,25 @@ typedef struct {
 } fault_hit_t;
 
 /* The process default for mappings made from now on. */
-void fault_set_policy(fault_policy_t policy);
-fault_policy_t fault_policy(void);
+void mmio_fault_set_policy(fault_policy_t policy);
+fault_policy_t mmio_fault_policy(void);
 /* lib/'s number for a policy: -1 the process default, 0 explain, 1 zero. */
-fault_policy_t fault_policy_of(int policy);
+fault_policy_t mmio_fault_policy_of(int policy);
 
 /* Watch a live mapping: its slot, or -1 when out of memory (then faults in
  * it are not explained). Installs the handlers on first use. */
-int fault_watch(void *base, size_t len, const fault_desc_t *desc);
+int mmio_fault_watch(void *base, size_t len, const fault_desc_t *desc);
 /* remap() gave the mapping new bounds. */
-void fault_move(int slot, void *base, size_t len);
+void mmio_fault_move(int slot, void *base, size_t len);
 /* protect() was called on part of it. */
-void fault_protected(int slot);
-void fault_unwatch(int slot);
+void mmio_fault_protected(int slot);
+void mmio_fault_unwatch(int slot);
 
 /* How many faults the slot has seen, and up to `max` of the first ones. */
-size_t fault_count(int slot);
-size_t fault_records(int slot, fault_record_t *out, size_t max);
+size_t mmio_fault_count(int slot);
+size_t mmio_fault_records(int slot, fault_record_t *out, size_t max);
 /* The slot's description, for an error message (not in a handler). */
-bool fault_describe(int slot, fault_hit_t *hit);
+bool mmio_fault_describe(int slot, fault_hit_t *hit);
 
 /* ---- for the handlers: async-signal-safe ------------------------------------ */
 
@@ -130,24 +130,25 @@ bool fault_describe(int slot, fault_hit_t *hit);
  * or FIND_CHANGED when it lay in a slot that changed while being read
  * (look again). */
 typedef enum { FIND_NONE, FIND_HIT, FIND_CHANGED } fault_find_t;
-fault_find_t fault_find(uintptr_t addr, fault_hit_t *hit);
+fault_find_t mmio_fault_find(uintptr_t addr, fault_hit_t *hit);
 /* Record a fault on the slot `hit` was taken from, unless it changed since. */
-void fault_note(const fault_hit_t *hit, const fault_record_t *rec);
+void mmio_fault_note(const fault_hit_t *hit, const fault_record_t *rec);
 /* Before a handler changes the pages of the mapping `hit` was read from:
  * false when the slot changed since (unmap(), remap(): then nothing may be
- * changed). Otherwise the slot is held, its owner waits in fault_move() and
- * fault_unwatch(), and *zeroed is the start of the tail already zero-filled
- * to the end (0: none), which fault_change_end() stores. */
-bool fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed);
-void fault_change_end(const fault_hit_t *hit, uintptr_t zeroed);
+ * changed). Otherwise the slot is held, its owner waits in mmio_fault_move() and
+ * mmio_fault_unwatch(), and *zeroed is the start of the tail already zero-filled
+ * to the end (0: none), which mmio_fault_change_end() stores. */
+bool mmio_fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed);
+void mmio_fault_change_end(const fault_hit_t *hit, uintptr_t zeroed);
 /* The explanation, NUL-terminated, cut to `cap`; `prefix` first. */
-size_t fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
-                    char *out, size_t cap);
+size_t mmio_fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
+                         char *out, size_t cap);
 /* The same, written to `fd` a small block at a time, with a newline. */
-void fault_write(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix, int fd);
+void mmio_fault_write(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,
+                      int fd);
 /* Names for JavaScript. */
-const char *fault_kind_name(fault_kind_t kind);
-const char *fault_cause_name(fault_cause_t cause);
-const char *fault_access_name(fault_access_t access);
+const char *mmio_fault_kind_name(fault_kind_t kind);
+const char *mmio_fault_cause_name(fault_cause_t cause);
+const char *mmio_fault_access_name(fault_access_t access);
 
 #endif

@@ -38,11 +38,13 @@ static void job_execute(napi_env env, void *data) {
   (void)env;
   if (c->len == 0) return;
   switch (job->kind) {
-    case JOB_SYNC: job->err = os_sync(c->start, c->len, 1, job->invalidate, &job->extra); break;
-    case JOB_PREFETCH: job->err = os_prefetch(c->start, c->len); break;
+    case JOB_SYNC:
+      job->err = mmio_os_sync(c->start, c->len, 1, job->invalidate, &job->extra);
+      break;
+    case JOB_PREFETCH: job->err = mmio_os_prefetch(c->start, c->len); break;
     case JOB_RESIDENCY:
-      pages = pages_of(c->len);
-      job->err = os_incore(c->start, c->len, job->vec);
+      pages = mmio_pages_of(c->len);
+      job->err = mmio_os_incore(c->start, c->len, job->vec);
       for (i = 0; job->err == 0 && i < pages; i++) job->vec[i] &= 1;
       break;
   }
@@ -53,10 +55,10 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   job_t *job = data;
   napi_value value = NULL;
 
-  mapping_unpin(job->pin);
-  if (status == napi_cancelled) job->err = syserr_number("ECANCELED");
+  mmio_mapping_unpin(job->pin);
+  if (status == napi_cancelled) job->err = mmio_syserr_number("ECANCELED");
   if (job->err != 0) {
-    value = system_error(env, job->err, job_syscalls[job->kind], NULL, NULL);
+    value = mmio_system_error(env, job->err, job_syscalls[job->kind], NULL, NULL);
     if (value != NULL) napi_reject_deferred(env, job->deferred, value);
   } else {
     if (job->result == NULL) napi_get_undefined(env, &value);
@@ -86,12 +88,12 @@ static napi_value start_job(napi_env env, job_t *job, napi_value result) {
     napi_delete_async_work(env, job->work);
     goto fail;
   }
-  job->extra = *mapping_extra(job->call.m);
-  job->pin = mapping_pin(job->call.m);
+  job->extra = *mmio_mapping_extra(job->call.m);
+  job->pin = mmio_mapping_pin(job->call.m);
   return promise;
 
 fail:
-  throw_napi_failure(env);
+  mmio_throw_napi_failure(env);
   if (job->view != NULL) napi_delete_reference(env, job->view);
   if (job->result != NULL) napi_delete_reference(env, job->result);
   /* A promise created but not handed out is simply dropped. */
@@ -102,11 +104,11 @@ fail:
 static job_t *new_job(napi_env env, napi_callback_info info, size_t argc, job_kind_t kind) {
   job_t *job = calloc(1, sizeof *job);
   if (job == NULL) {
-    throw_system_error(env, syserr_number("ENOMEM"), job_syscalls[kind], NULL, NULL);
+    mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), job_syscalls[kind], NULL, NULL);
     return NULL;
   }
   job->kind = kind;
-  if (!begin(env, info, argc, &job->call)) {
+  if (!mmio_begin(env, info, argc, &job->call)) {
     free(job);
     return NULL;
   }
@@ -114,13 +116,13 @@ static job_t *new_job(napi_env env, napi_callback_info info, size_t argc, job_ki
 }
 
 /* syncAsync(view, offset, length, invalidate) -> Promise<undefined> */
-napi_value js_sync_async(napi_env env, napi_callback_info info) {
+napi_value mmio_js_sync_async(napi_env env, napi_callback_info info) {
   job_t *job = new_job(env, info, 4, JOB_SYNC);
   bool invalidate;
   if (job == NULL) return NULL;
   if (napi_get_value_bool(env, job->call.args[3], &invalidate) != napi_ok) {
     free(job);
-    throw_napi_failure(env);
+    mmio_throw_napi_failure(env);
     return NULL;
   }
   job->invalidate = invalidate;
@@ -128,17 +130,17 @@ napi_value js_sync_async(napi_env env, napi_callback_info info) {
 }
 
 /* prefetchAsync(view, offset, length) -> Promise<undefined> */
-napi_value js_prefetch_async(napi_env env, napi_callback_info info) {
+napi_value mmio_js_prefetch_async(napi_env env, napi_callback_info info) {
   job_t *job = new_job(env, info, 3, JOB_PREFETCH);
   return job == NULL ? NULL : start_job(env, job, NULL);
 }
 
 /* residencyAsync(view, offset, length) -> Promise<Uint8Array> */
-napi_value js_residency_async(napi_env env, napi_callback_info info) {
+napi_value mmio_js_residency_async(napi_env env, napi_callback_info info) {
   job_t *job = new_job(env, info, 3, JOB_RESIDENCY);
   napi_value array;
   if (job == NULL) return NULL;
-  array = new_page_array(env, pages_of(job->call.len), &job->vec, "mincore");
+  array = mmio_new_page_array(env, mmio_pages_of(job->call.len), &job->vec, "mincore");
   if (array == NULL) {
     free(job);
     return NULL;

@@ -3,12 +3,12 @@
  * remap() and the end of a thread: see mapping.h and docs/lifetime.md.
  *
  * How the invariant (range.h) is kept here: every Buffer handed out is a
- * store that counts as a holder of its range (range_store_made) until the
+ * store that counts as a holder of its range (mmio_range_store_made) until the
  * runtime's finalizer says it let go of the memory, and the ArrayBuffer made
- * for it is watched (range_watch) until it is known to be collected, since
+ * for it is watched (mmio_range_watch) until it is known to be collected, since
  * native code using a pointer it took keeps that ArrayBuffer alive. A detach
  * we did not make, or a Buffer whose fate at the end of its thread cannot be
- * proven, keeps the range for the life of the process (range_keep).
+ * proven, keeps the range for the life of the process (mmio_range_keep).
  */
 #include "mapping.h"
 
@@ -20,7 +20,7 @@
 #include "registry.h"
 #include "syserr.h"
 
-size_t page_size;
+size_t mmio_page_size;
 
 /* ---- the runtime ------------------------------------------------------------ */
 
@@ -36,7 +36,7 @@ typedef enum {
 } runtime_ends_t;
 
 static runtime_ends_t ends;
-static bool pinned; /* os_pin_module() */
+static bool pinned; /* mmio_os_pin_module() */
 
 /* node_api_create_external_sharedarraybuffer, where the runtime has it. */
 typedef void (*noenv_finalize_fn)(void *data, void *hint);
@@ -62,20 +62,21 @@ static bool has_transfer(napi_env env) {
          napi_typeof(env, fn, &type) == napi_ok && type == napi_function;
 }
 
-void mapping_init(napi_env env) {
+void mmio_mapping_init(napi_env env) {
   /* The same values in every environment; a race between workers here only
    * writes them twice. */
-  page_size = os_page_size();
-  budget_init();
-  if (!pinned) pinned = os_pin_module() == 0;
+  mmio_page_size = mmio_os_page_size();
+  mmio_budget_init();
+  if (!pinned) pinned = mmio_os_pin_module() == 0;
   if (create_sab == NULL)
-    create_sab = (create_sab_fn)os_runtime_symbol("node_api_create_external_sharedarraybuffer");
+    create_sab =
+        (create_sab_fn)mmio_os_runtime_symbol("node_api_create_external_sharedarraybuffer");
   if (has_global(env, "Deno")) ends = ENDS_DENO;
   else if (has_global(env, "Bun")) ends = ENDS_BUN;
   else ends = has_transfer(env) ? ENDS_NODE : ENDS_NO_ESCAPE;
 }
 
-bool mapping_shared_supported(void) { return create_sab != NULL; }
+bool mmio_mapping_shared_supported(void) { return create_sab != NULL; }
 
 /* ---- records ---------------------------------------------------------------- */
 
@@ -168,12 +169,12 @@ static void list_unlink(store_t **head, store_t *s) {
 
 static void cleanup_hook(void *arg);
 
-env_state_t *env_state_new(napi_env env) {
+env_state_t *mmio_env_state_new(napi_env env) {
   env_state_t *st = calloc(1, sizeof *st);
   if (st == NULL) return NULL;
-  range_env_init(&st->ranges);
-  st->thread = os_thread_self();
-  if ((st->registry = registry_new()) == NULL) {
+  mmio_range_env_init(&st->ranges);
+  st->thread = mmio_os_thread_self();
+  if ((st->registry = mmio_registry_new()) == NULL) {
     free(st);
     return NULL;
   }
@@ -183,18 +184,18 @@ env_state_t *env_state_new(napi_env env) {
   return st;
 }
 
-void mapping_set_worker(env_state_t *st, bool worker) { st->worker = worker; }
+void mmio_mapping_set_worker(env_state_t *st, bool worker) { st->worker = worker; }
 
-bool mapping_budget(napi_env env, size_t n, const char *syscall) {
+bool mmio_mapping_budget(napi_env env, size_t n, const char *syscall) {
   char hint[320];
-  if (budget_take(n)) return true;
+  if (mmio_budget_take(n)) return true;
   snprintf(hint, sizeof hint,
            "too many mappings: the process holds %zu, and mmap-io stops at %zu, "
            "half of vm.max_map_count; call unmap() on mappings you no longer "
            "need, or let the event loop run so that garbage-collected ones are "
            "released",
-           budget_last_count(), budget_ceiling());
-  throw_system_error(env, syserr_number("ENOMEM"), syscall, NULL, hint);
+           mmio_budget_last_count(), mmio_budget_ceiling());
+  mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), syscall, NULL, hint);
   return false;
 }
 
@@ -224,8 +225,8 @@ static store_t *store_new(env_state_t *owner, range_t *r, mapping_t *m) {
   store_t *s = calloc(1, sizeof *s);
   if (s == NULL) return NULL;
   s->range = r;
-  range_hold(r);
-  range_store_made(r);
+  mmio_range_hold(r);
+  mmio_range_store_made(r);
   s->mapping = m;
   s->owner = owner;
   s->state = STORE_ATTACHED;
@@ -238,12 +239,12 @@ static void forget(napi_env env, store_t *s) {
   if (s->ab == NULL) return;
   if (env != NULL) napi_delete_reference(env, s->ab);
   s->ab = NULL;
-  range_unwatch(s->range);
+  mmio_range_unwatch(s->range);
 }
 
 static void watch(napi_env env, store_t *s, napi_value arraybuffer) {
   if (s->ab != NULL || napi_create_reference(env, arraybuffer, 0, &s->ab) != napi_ok) return;
-  range_watch(s->range);
+  mmio_range_watch(s->range);
 }
 
 /* Free the record once nothing refers to it. */
@@ -252,7 +253,7 @@ static void store_settle(store_t *s) {
   if (s->busy != 0 || s->state != STORE_FREED || s->ab != NULL || s->queued || s->remote) return;
   if (s->owner != NULL) list_unlink(&s->owner->stores, s);
   free(s);
-  range_drop(r);
+  mmio_range_drop(r);
 }
 
 /* Queue `s` for poll() to see whether its ArrayBuffer was collected. */
@@ -293,7 +294,7 @@ static bool still_watched(napi_env env, store_t *s) {
     /* The runtime let go of memory that an ArrayBuffer we never detached
      * still covers (attached: a runtime that finalizes what is still in
      * use; detached: transfer() moved it away, perhaps more than once). */
-    range_keep(s->range);
+    mmio_range_keep(s->range);
     forget(env, s);
     return false;
   }
@@ -315,10 +316,10 @@ static mapping_t *mapping_new(env_state_t *owner, range_t *r, const mapped_t *p)
   m->at_once = p->at_once;
   {
     fault_desc_t d = p->fault;
-    d.writable = os_prot_writable(p->prot);
-    d.readable = os_prot_readable(p->prot);
+    d.writable = mmio_os_prot_writable(p->prot);
+    d.readable = mmio_os_prot_readable(p->prot);
     d.offset = p->offset;
-    m->fault_slot = fault_watch(p->addr, p->len, &d);
+    m->fault_slot = mmio_fault_watch(p->addr, p->len, &d);
   }
   if (owner != NULL) {
     m->next = owner->live;
@@ -340,67 +341,67 @@ static void mapping_end(mapping_t *m) {
   }
   if (m->store != NULL && m->store->mapping == m) m->store->mapping = NULL;
   for (i = 0; i < m->n_earlier; i++) {
-    range_keep_pages(m->earlier[i], false);
-    range_drop(m->earlier[i]);
+    mmio_range_keep_pages(m->earlier[i], false);
+    mmio_range_drop(m->earlier[i]);
   }
   free(m->earlier);
-  fault_unwatch(m->fault_slot);
-  range_need(m->range, false);
-  range_drop(m->range);
+  mmio_fault_unwatch(m->fault_slot);
+  mmio_range_need(m->range, false);
+  mmio_range_drop(m->range);
   free(m);
 }
 
 /* Collected without unmap(): the Buffer's store was finalized while it was
  * the mapping's current one. */
 static void mapping_collected(mapping_t *m) {
-  if (m->owner != NULL) registry_remove(m->owner->registry, m->base);
+  if (m->owner != NULL) mmio_registry_remove(m->owner->registry, m->base);
   mapping_end(m);
 }
 
-mapping_t *mapping_find(env_state_t *st, const void *ab_data, size_t ab_len) {
-  mapping_t *m = registry_find(st->registry, ab_data);
+mapping_t *mmio_mapping_find(env_state_t *st, const void *ab_data, size_t ab_len) {
+  mapping_t *m = mmio_registry_find(st->registry, ab_data);
   return m != NULL && m->len == ab_len ? m : NULL;
 }
 
-void mapping_bounds(const mapping_t *m, uint8_t **base, size_t *len) {
+void mmio_mapping_bounds(const mapping_t *m, uint8_t **base, size_t *len) {
   *base = m->base;
   *len = m->len;
 }
 
-bool mapping_is_shared(const mapping_t *m) { return m->owner == NULL; }
+bool mmio_mapping_is_shared(const mapping_t *m) { return m->owner == NULL; }
 
-bool mapping_maps_shared(const mapping_t *m) { return m->map_shared; }
+bool mmio_mapping_maps_shared(const mapping_t *m) { return m->map_shared; }
 
-const os_extra_t *mapping_extra(const mapping_t *m) { return &m->range->extra; }
+const os_extra_t *mmio_mapping_extra(const mapping_t *m) { return &m->range->extra; }
 
-void mapping_release_at_once(mapping_t *m) {
+void mmio_mapping_release_at_once(mapping_t *m) {
   if (m->owner == NULL) return; /* shared ones are never batched */
   m->at_once = true;
-  range_release_at_once(m->range);
+  mmio_range_release_at_once(m->range);
 }
 
-void mapping_protected(mapping_t *m) { fault_protected(m->fault_slot); }
+void mmio_mapping_protected(mapping_t *m) { mmio_fault_protected(m->fault_slot); }
 
-int mapping_fault_slot(const mapping_t *m) { return m->fault_slot; }
+int mmio_mapping_fault_slot(const mapping_t *m) { return m->fault_slot; }
 
-size_t mapping_faults(const mapping_t *m) { return fault_count(m->fault_slot); }
+size_t mmio_mapping_faults(const mapping_t *m) { return mmio_fault_count(m->fault_slot); }
 
-pin_t mapping_pin(mapping_t *m) {
+pin_t mmio_mapping_pin(mapping_t *m) {
   pin_t pin;
   pin.range = m->range;
   pin.shared = m->owner == NULL;
-  if (pin.shared) os_spin_lock(&shared_lock);
-  range_hold(pin.range);
-  range_pin(pin.range);
-  if (pin.shared) os_spin_unlock(&shared_lock);
+  if (pin.shared) mmio_os_spin_lock(&shared_lock);
+  mmio_range_hold(pin.range);
+  mmio_range_pin(pin.range);
+  if (pin.shared) mmio_os_spin_unlock(&shared_lock);
   return pin;
 }
 
-void mapping_unpin(pin_t pin) {
-  if (pin.shared) os_spin_lock(&shared_lock);
-  range_unpin(pin.range);
-  range_drop(pin.range);
-  if (pin.shared) os_spin_unlock(&shared_lock);
+void mmio_mapping_unpin(pin_t pin) {
+  if (pin.shared) mmio_os_spin_lock(&shared_lock);
+  mmio_range_unpin(pin.range);
+  mmio_range_drop(pin.range);
+  if (pin.shared) mmio_os_spin_unlock(&shared_lock);
 }
 
 /* ---- the end of a thread ---------------------------------------------------- */
@@ -498,7 +499,7 @@ static void new_sentinel(napi_env env, env_state_t *st) {
   st->sentinel_due = false;
 }
 
-bool mapping_sentinel(napi_env env, env_state_t *st) {
+bool mmio_mapping_sentinel(napi_env env, env_state_t *st) {
   if (!st->sentinel_due) return false;
   new_sentinel(env, st);
   return true;
@@ -530,14 +531,14 @@ static void finalized_here(napi_env env, store_t *s) {
       st->stage = ENV_ENDING;
       classify(env, st);
     }
-    if (s->fate != FATE_DIES_HERE) range_keep(s->range);
+    if (s->fate != FATE_DIES_HERE) mmio_range_keep(s->range);
     forget(env, s);
   } else if (still_watched(env, s)) {
     enqueue(st, s);
   }
   /* The store first: a mapping collected with nothing else holding its
    * range gives the addresses straight back, with no placeholder between. */
-  range_store_freed(s->range);
+  mmio_range_store_freed(s->range);
   if (m != NULL) mapping_collected(m);
   store_settle(s);
 }
@@ -549,33 +550,33 @@ static void store_finalized(napi_env env, void *data, void *hint) {
   store_t *s = hint;
   env_state_t *st;
   (void)data;
-  os_spin_lock(&owners_lock);
+  mmio_os_spin_lock(&owners_lock);
   st = s->owner;
-  if (st != NULL && st->thread != os_thread_self()) {
+  if (st != NULL && st->thread != mmio_os_thread_self()) {
     /* Another thread (Deno): leave it to the owner's. */
     s->remote = true;
     s->next_remote = st->remote;
     st->remote = s;
-    os_spin_unlock(&owners_lock);
+    mmio_os_spin_unlock(&owners_lock);
     return;
   }
   if (st == NULL) {
     /* The owner ended: no env to use, and perhaps another thread. */
     finalized_here(NULL, s);
-    os_spin_unlock(&owners_lock);
+    mmio_os_spin_unlock(&owners_lock);
     return;
   }
-  os_spin_unlock(&owners_lock);
+  mmio_os_spin_unlock(&owners_lock);
   finalized_here(env, s);
 }
 
-void mapping_drain(napi_env env, env_state_t *st) {
+void mmio_mapping_drain(napi_env env, env_state_t *st) {
   store_t *s, *next;
-  if (os_peek_pointer((void *const *)&st->remote) == NULL) return;
-  os_spin_lock(&owners_lock);
+  if (mmio_os_peek_pointer((void *const *)&st->remote) == NULL) return;
+  mmio_os_spin_lock(&owners_lock);
   s = st->remote;
   st->remote = NULL;
-  os_spin_unlock(&owners_lock);
+  mmio_os_spin_unlock(&owners_lock);
   for (; s != NULL; s = next) {
     next = s->next_remote;
     s->next_remote = NULL;
@@ -606,29 +607,29 @@ static napi_value new_buffer(napi_env env, mapping_t *m, bool sab) {
    * end the mapping under us. */
   store_t *s = store_new(st, m->range, NULL);
   if (s == NULL) {
-    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
+    mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), "mmap", NULL, NULL);
     goto failed;
   }
   s->busy++;
   if (sab) {
-    os_spin_lock(&shared_lock);
+    mmio_os_spin_lock(&shared_lock);
     list_push(&shared_stores, s);
-    os_spin_unlock(&shared_lock);
+    mmio_os_spin_unlock(&shared_lock);
     status = create_sab(env, m->base, m->len, shared_finalized, s, &buffer);
   } else {
     status = napi_create_external_buffer(env, m->len, m->base, store_finalized, s, &buffer);
   }
-  if (sab) os_spin_lock(&shared_lock);
+  if (sab) mmio_os_spin_lock(&shared_lock);
   s->busy--;
   if (status != napi_ok) {
     if (status == napi_no_external_buffers_allowed) throw_forbidden(env);
-    else throw_napi_failure(env);
+    else mmio_throw_napi_failure(env);
     if (status == napi_no_external_buffers_allowed || s->state == STORE_FREED) {
       /* No finalizer will come (refused), or it came inside the call. */
       if (sab) list_unlink(&shared_stores, s);
       if (s->state != STORE_FREED) {
         s->state = STORE_FREED;
-        range_store_freed(s->range);
+        mmio_range_store_freed(s->range);
       }
       store_settle(s);
     } else {
@@ -636,12 +637,12 @@ static napi_value new_buffer(napi_env env, mapping_t *m, bool sab) {
        * detached from a range given back below. */
       s->state = STORE_DETACHED;
     }
-    if (sab) os_spin_unlock(&shared_lock);
+    if (sab) mmio_os_spin_unlock(&shared_lock);
     goto failed;
   }
   s->mapping = m;
   m->store = s;
-  if (sab) os_spin_unlock(&shared_lock);
+  if (sab) mmio_os_spin_unlock(&shared_lock);
   if (!sab) {
     /* Where transfer() can move the memory away, the ArrayBuffer made here is
      * watched from now on; elsewhere unmap() watches the one it detaches. */
@@ -650,7 +651,7 @@ static napi_value new_buffer(napi_env env, mapping_t *m, bool sab) {
       watch(env, s, arraybuffer);
     report_external(env, s, m->len);
     /* A big mapping gets its sentinel now; small ones share one that lib/
-     * asks for once per turn of the event loop (mapping_sentinel()). */
+     * asks for once per turn of the event loop (mmio_mapping_sentinel()). */
     if (ends == ENDS_NODE && st->worker) {
       if (m->range->span > RANGE_BATCH_MAX_SPAN) new_sentinel(env, st);
       else st->sentinel_due = true;
@@ -660,34 +661,34 @@ static napi_value new_buffer(napi_env env, mapping_t *m, bool sab) {
 
 failed:
   /* Nothing can have had the addresses: they go now. */
-  if (m->owner != NULL) registry_remove(m->owner->registry, m->base);
-  if (sab) os_spin_lock(&shared_lock);
-  range_discard(m->range);
+  if (m->owner != NULL) mmio_registry_remove(m->owner->registry, m->base);
+  if (sab) mmio_os_spin_lock(&shared_lock);
+  mmio_range_discard(m->range);
   mapping_end(m);
-  if (sab) os_spin_unlock(&shared_lock);
+  if (sab) mmio_os_spin_unlock(&shared_lock);
   return NULL;
 }
 
-napi_value mapping_hand_out(napi_env env, env_state_t *st, const mapped_t *p, bool sab) {
-  range_t *r = range_new(sab ? NULL : &st->ranges, p->addr, p->len, p->extra);
+napi_value mmio_mapping_hand_out(napi_env env, env_state_t *st, const mapped_t *p, bool sab) {
+  range_t *r = mmio_range_new(sab ? NULL : &st->ranges, p->addr, p->len, p->extra);
   mapping_t *m;
   if (r == NULL) {
     os_extra_t extra = p->extra;
-    os_unmap(p->addr, p->len, &extra);
-    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
+    mmio_os_unmap(p->addr, p->len, &extra);
+    mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), "mmap", NULL, NULL);
     return NULL;
   }
-  if (sab || p->at_once) range_release_at_once(r);
+  if (sab || p->at_once) mmio_range_release_at_once(r);
   if ((m = mapping_new(sab ? NULL : st, r, p)) == NULL) {
-    range_discard(r);
-    range_drop(r);
-    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
+    mmio_range_discard(r);
+    mmio_range_drop(r);
+    mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), "mmap", NULL, NULL);
     return NULL;
   }
-  if (!sab && !registry_add(st->registry, m->base, m)) {
-    range_discard(r);
+  if (!sab && !mmio_registry_add(st->registry, m->base, m)) {
+    mmio_range_discard(r);
     mapping_end(m);
-    throw_system_error(env, syserr_number("ENOMEM"), "mmap", NULL, NULL);
+    mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), "mmap", NULL, NULL);
     return NULL;
   }
   return new_buffer(env, m, sab);
@@ -718,18 +719,18 @@ static bool detach(napi_env env, mapping_t *m, napi_value arraybuffer) {
      * so the ArrayBuffer detached below is then the only holder. */
     transferred = made != NULL ? !same : ends != ENDS_BUN;
   }
-  registry_remove(m->owner->registry, m->base);
+  mmio_registry_remove(m->owner->registry, m->base);
   s->mapping = NULL;
   s->state = STORE_DETACHED;
   s->busy++;
-  range_pin(s->range);
+  mmio_range_pin(s->range);
   if (napi_detach_arraybuffer(env, arraybuffer) != napi_ok) {
-    range_unpin(s->range);
+    mmio_range_unpin(s->range);
     s->busy--;
     if (s->state == STORE_DETACHED) {
       s->state = STORE_ATTACHED;
       s->mapping = m;
-      registry_add(m->owner->registry, m->base, m); /* its slot is free */
+      mmio_registry_add(m->owner->registry, m->base, m); /* its slot is free */
     }
     /* Bun refuses to detach a buffer that an operation in progress holds
      * (fs.read, say): the mapping stays as it was. */
@@ -740,18 +741,18 @@ static bool detach(napi_env env, mapping_t *m, napi_value arraybuffer) {
                        "unchanged: unmap() it once that operation completes");
     return false;
   }
-  if (transferred) range_keep(s->range);
+  if (transferred) mmio_range_keep(s->range);
   if (s->state == STORE_DETACHED) {
     unreport_external(env, s);
     watch(env, s, arraybuffer); /* where it was not watched from its creation */
     if (s->ab != NULL) enqueue(m->owner, s);
   }
-  range_unpin(s->range);
+  mmio_range_unpin(s->range);
   s->busy--;
   return true;
 }
 
-bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
+bool mmio_mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
   store_t *s = m->store;
   if (!detach(env, m, arraybuffer)) return false;
   mapping_end(m);
@@ -766,7 +767,7 @@ bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer) {
 static void shared_finalized(void *data, void *hint) {
   store_t *s = hint;
   (void)data;
-  os_spin_lock(&shared_lock);
+  mmio_os_spin_lock(&shared_lock);
   if (s->state != STORE_FREED) {
     mapping_t *m = s->mapping;
     s->freed_from = s->state;
@@ -774,18 +775,18 @@ static void shared_finalized(void *data, void *hint) {
     s->mapping = NULL;
     list_unlink(&shared_stores, s);
     if (m != NULL) mapping_end(m);
-    range_store_freed(s->range);
+    mmio_range_store_freed(s->range);
     if (s->busy == 0) store_settle(s);
   }
-  os_spin_unlock(&shared_lock);
+  mmio_os_spin_unlock(&shared_lock);
 }
 
-mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released) {
+mapping_t *mmio_mapping_find_shared(const uint8_t *data, size_t len, bool *released) {
   store_t *s;
   mapping_t *m = NULL;
   *released = false;
-  if (os_peek_pointer((void *const *)&shared_stores) == NULL || data == NULL) return NULL;
-  os_spin_lock(&shared_lock);
+  if (mmio_os_peek_pointer((void *const *)&shared_stores) == NULL || data == NULL) return NULL;
+  mmio_os_spin_lock(&shared_lock);
   for (s = shared_stores; s != NULL; s = s->next) {
     const uint8_t *base = s->range->base;
     if (data >= base && len <= s->range->span && (size_t)(data - base) <= s->range->span - len)
@@ -795,7 +796,7 @@ mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released) 
     if (s->state != STORE_ATTACHED || s->mapping == NULL) *released = true;
     else if ((size_t)(data - s->mapping->base) + len <= s->mapping->len) m = s->mapping;
   }
-  os_spin_unlock(&shared_lock);
+  mmio_os_spin_unlock(&shared_lock);
   return m;
 }
 
@@ -803,15 +804,15 @@ mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released) 
  * detached; the file's pages go at once (every thread's views read zeros),
  * the addresses and the record when the runtime lets go of the last
  * SharedArrayBuffer (shared_finalized). */
-void mapping_release_shared(mapping_t *m) {
-  os_spin_lock(&shared_lock);
+void mmio_mapping_release_shared(mapping_t *m) {
+  mmio_os_spin_lock(&shared_lock);
   /* The record stays until the finalizer: another thread may have found
    * it just before and be using it now (it then acts on a placeholder). */
   if (m->store->state == STORE_ATTACHED) {
     m->store->state = STORE_DETACHED;
-    range_need(m->range, false);
+    mmio_range_need(m->range, false);
   }
-  os_spin_unlock(&shared_lock);
+  mmio_os_spin_unlock(&shared_lock);
 }
 
 /* ---- remap() -------------------------------------------------------------------- */
@@ -836,26 +837,26 @@ static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd,
                           "cannot replace: its views in other threads cannot be detached");
     return false;
   }
-  if (moves && (err = os_remap_supported(m->map_shared, &m->range->extra)) != 0) {
-    throw_system_error(env, err, "mremap", NULL,
-                       err == syserr_number("ENOTSUP")
-                           ? "a private mapping that cannot grow in place moves, which needs "
-                             "mremap() with MREMAP_DONTUNMAP (Linux 5.13 and later)"
-                           : NULL);
+  if (moves && (err = mmio_os_remap_supported(m->map_shared, &m->range->extra)) != 0) {
+    mmio_throw_system_error(env, err, "mremap", NULL,
+                            err == mmio_syserr_number("ENOTSUP")
+                                ? "a private mapping that cannot grow in place moves, which needs "
+                                  "mremap() with MREMAP_DONTUNMAP (Linux 5.13 and later)"
+                                : NULL);
     return false;
   }
   *proven = false;
-  if (!mapping_budget(env, 2, "mremap")) return false;
+  if (!mmio_mapping_budget(env, 2, "mremap")) return false;
   if (fd < 0) return true;
   /* The fd must be the mapped file, proven before it is grown or trusted. */
-  err = os_fd_is_mapped_file(fd, m->base, &size, &m->range->extra);
-  if (err == syserr_number("EINVAL")) {
+  err = mmio_os_fd_is_mapped_file(fd, m->base, &size, &m->range->extra);
+  if (err == mmio_syserr_number("EINVAL")) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
                           "The property 'options.fd' is not a descriptor of the file that "
                           "this mapping maps");
     return false;
   }
-  if (err == syserr_number("ENOSYS")) {
+  if (err == mmio_syserr_number("ENOSYS")) {
     if (grow) {
       napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
                             "The property 'options.fd' cannot be proven to be a descriptor of "
@@ -866,19 +867,20 @@ static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd,
     return true; /* the last page is probed instead */
   }
   if (err != 0) {
-    throw_system_error(env, err, "fstat", NULL, NULL);
+    mmio_throw_system_error(env, err, "fstat", NULL, NULL);
     return false;
   }
   if (grow && size < end) {
-    if ((err = os_grow_fd(fd, end)) != 0) {
-      throw_system_error(env, err, "ftruncate", NULL, NULL);
+    if ((err = mmio_os_grow_fd(fd, end)) != 0) {
+      mmio_throw_system_error(env, err, "ftruncate", NULL, NULL);
       return false;
     }
     size = end;
   }
   if (size < end) {
-    throw_out_of_range(env, "length", "within the file (shorter: grow it, or pass { grow: true })",
-                       (int64_t)new_len);
+    mmio_throw_out_of_range(env, "length",
+                            "within the file (shorter: grow it, or pass { grow: true })",
+                            (int64_t)new_len);
     return false;
   }
   *proven = true;
@@ -889,11 +891,11 @@ static bool remap_checks(napi_env env, mapping_t *m, size_t new_len, int64_t fd,
  * at `last` must be readable, or its first touch raises SIGBUS. False with
  * an exception pending otherwise. */
 static bool probe_last_page(napi_env env, uint8_t *last) {
-  int err = os_prefetch(last, page_size);
+  int err = mmio_os_prefetch(last, mmio_page_size);
   if (err == 0) return true;
-  if (err != syserr_number("EFAULT")) {
-    throw_system_error(env, err, "mremap", NULL, NULL);
-  } else if (os_readable(last) == 0) {
+  if (err != mmio_syserr_number("EFAULT")) {
+    mmio_throw_system_error(env, err, "mremap", NULL, NULL);
+  } else if (mmio_os_readable(last) == 0) {
     /* Past the end of the file, or only a protection that forbids reading:
      * which one cannot be told from here. */
     napi_throw_type_error(env, "ERR_MISSING_OPTION",
@@ -906,29 +908,30 @@ static bool probe_last_page(napi_env env, uint8_t *last) {
   return false;
 }
 
-napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t new_len,
-                         int64_t fd, bool grow) {
+napi_value mmio_mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t new_len,
+                              int64_t fd, bool grow) {
   env_state_t *st = m->owner;
   range_t *r = m->range, *nr;
-  size_t new_span = (new_len + page_size - 1) / page_size * page_size;
+  size_t new_span = (new_len + mmio_page_size - 1) / mmio_page_size * mmio_page_size;
   void *addr = r->base;
   os_extra_t new_extra = r->extra;
   os_remap_t how = REMAP_IN_PLACE;
   store_t *old;
-  bool split = new_span <= r->span && os_can_split(), proven;
+  bool split = new_span <= r->span && mmio_os_can_split(), proven;
   int err = 0;
 
   if (!remap_checks(env, m, new_len, fd, grow, !split, &proven)) return NULL;
   /* The new pages first, checked, while nothing is detached: a failure
    * leaves the mapping as it was. No JavaScript runs in between. Growing
    * back into the range a shrink left mapped: the file may be shorter now. */
-  if (split && new_len > m->len && !proven && !probe_last_page(env, r->base + new_span - page_size))
+  if (split && new_len > m->len && !proven &&
+      !probe_last_page(env, r->base + new_span - mmio_page_size))
     return NULL;
   if (!split) {
-    err = os_remap(r->base, r->span, new_span, m->map_shared, m->offset, m->prot, &r->extra,
-                   &new_extra, &addr, &how);
-    if (err == syserr_number("ERANGE")) return throw_remap_range(env), NULL;
-    if (err == syserr_number("EFAULT")) {
+    err = mmio_os_remap(r->base, r->span, new_span, m->map_shared, m->offset, m->prot, &r->extra,
+                        &new_extra, &addr, &how);
+    if (err == mmio_syserr_number("ERANGE")) return throw_remap_range(env), NULL;
+    if (err == mmio_syserr_number("EFAULT")) {
       /* mremap() moves one kernel mapping, and this one is in parts. */
       napi_throw_error(env, "ERR_INVALID_STATE",
                        "Invalid state: protect(), lock() or advice on part of this mapping "
@@ -937,41 +940,41 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
       return NULL;
     }
     if (err != 0) {
-      throw_system_error(env, err, "mremap", NULL, NULL);
+      mmio_throw_system_error(env, err, "mremap", NULL, NULL);
       return NULL;
     }
     /* Past the end of the file (or of shared memory), a page's first touch
      * raises SIGBUS: unless the fd proved the size, the last page must be
      * readable. */
-    if (!proven && !probe_last_page(env, (uint8_t *)addr + new_span - page_size)) {
-      os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
+    if (!proven && !probe_last_page(env, (uint8_t *)addr + new_span - mmio_page_size)) {
+      mmio_os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
       return NULL;
     }
   }
   nr = r;
   if (!split && how != REMAP_IN_PLACE &&
-      (nr = range_new(&st->ranges, addr, new_len, new_extra)) == NULL) {
-    os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
-    throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL, NULL);
+      (nr = mmio_range_new(&st->ranges, addr, new_len, new_extra)) == NULL) {
+    mmio_os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
+    mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), "mremap", NULL, NULL);
     return NULL;
   }
-  if (nr != r && m->at_once) range_release_at_once(nr);
-  if (nr != r && how == REMAP_DUPLICATE && !os_mapped_files_locked()) {
+  if (nr != r && m->at_once) mmio_range_release_at_once(nr);
+  if (nr != r && how == REMAP_DUPLICATE && !mmio_os_mapped_files_locked()) {
     /* Its pages kept while the mapping lives: room for it first, after
      * dropping the earlier ranges already given back. */
     range_t **earlier;
     unsigned i, n = 0;
     for (i = 0; i < m->n_earlier; i++) {
-      if (m->earlier[i]->state == RANGE_RELEASED) range_drop(m->earlier[i]);
+      if (m->earlier[i]->state == RANGE_RELEASED) mmio_range_drop(m->earlier[i]);
       else m->earlier[n++] = m->earlier[i];
     }
     m->n_earlier = n;
     earlier = realloc(m->earlier, (m->n_earlier + 1) * sizeof *earlier);
     if (earlier == NULL) {
-      os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
-      range_discard(nr);
-      range_drop(nr);
-      throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL, NULL);
+      mmio_os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
+      mmio_range_discard(nr);
+      mmio_range_drop(nr);
+      mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), "mremap", NULL, NULL);
       return NULL;
     }
     m->earlier = earlier;
@@ -980,49 +983,49 @@ napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, siz
   /* No fault handler may change the old range's pages from here on (it
    * becomes a placeholder below, or is kept for a pending read): the
    * mapping is watched again at its new bounds, or its old ones. */
-  fault_move(m->fault_slot, NULL, 0);
+  mmio_fault_move(m->fault_slot, NULL, 0);
   if (!detach(env, m, arraybuffer)) { /* Bun: in use; nothing changed */
-    fault_move(m->fault_slot, m->base, m->len);
+    mmio_fault_move(m->fault_slot, m->base, m->len);
     if (nr != r) {
-      os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
-      range_discard(nr);
-      range_drop(nr);
+      mmio_os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
+      mmio_range_discard(nr);
+      mmio_range_drop(nr);
     } else if (!split) {
-      os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
+      mmio_os_unremap(r->base, r->span, addr, new_span, how, &new_extra);
     }
     return NULL;
   }
   /* The same mapping from here on, with a new Buffer. */
   if (nr == r) {
-    if (!split) range_grow(r, new_span); /* grown where it was */
+    if (!split) mmio_range_grow(r, new_span); /* grown where it was */
     else if (!m->map_shared && new_span < r->span)
       /* Shorter: the range stays mapped while the mapping lives (it may
        * grow back into it), but private pages past the end are dropped. */
-      os_discard(r->base + new_span, r->span - new_span);
+      mmio_os_discard(r->base + new_span, r->span - new_span);
   } else {
     m->range = nr;
-    if (how == REMAP_DUPLICATE && !os_mapped_files_locked()) {
+    if (how == REMAP_DUPLICATE && !mmio_os_mapped_files_locked()) {
       /* The old range keeps the same pages (a pending fs.read into the old
        * Buffer still reaches the file) while the mapping lives; it is no
        * longer needed for itself. */
       m->earlier[m->n_earlier++] = r;
-      range_keep_pages(r, true);
-      range_need(r, false);
+      mmio_range_keep_pages(r, true);
+      mmio_range_need(r, false);
     } else {
       /* Moved (its page tables went with it; MREMAP_DONTUNMAP left the old
        * range mapped and ours), or Windows, where a mapped file cannot be
        * deleted: the old range is released as unmap() releases it. */
-      range_need(r, false);
-      range_drop(r);
+      mmio_range_need(r, false);
+      mmio_range_drop(r);
     }
   }
   m->base = addr;
   m->len = new_len;
-  fault_move(m->fault_slot, addr, new_len);
+  mmio_fault_move(m->fault_slot, addr, new_len);
   store_settle(old);
-  if (!registry_add(st->registry, m->base, m)) {
-    throw_system_error(env, syserr_number("ENOMEM"), "mremap", NULL,
-                       "the old Buffer was detached, and the mapping released");
+  if (!mmio_registry_add(st->registry, m->base, m)) {
+    mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), "mremap", NULL,
+                            "the old Buffer was detached, and the mapping released");
     mapping_end(m);
     return NULL;
   }
@@ -1037,47 +1040,47 @@ static void look(napi_env env, env_state_t *st, store_t *s) {
   else store_settle(s);
 }
 
-void mapping_poll_some(napi_env env, env_state_t *st) {
+void mmio_mapping_poll_some(napi_env env, env_state_t *st) {
   /* Two per map(): enough to keep up with a loop that unmaps as often as
    * it maps. */
   int n = st->queued < 2 ? (int)st->queued : 2;
   while (n-- > 0) look(env, st, dequeue(st));
 }
 
-size_t mapping_poll(napi_env env, env_state_t *st) {
+size_t mmio_mapping_poll(napi_env env, env_state_t *st) {
   size_t n = st->queued;
   st->flush_due = false;
-  range_flush(&st->ranges);
+  mmio_range_flush(&st->ranges);
   while (n-- > 0) look(env, st, dequeue(st));
   return st->queued;
 }
 
-bool mapping_flush_due(env_state_t *st) {
-  if (st->flush_due || !range_batch_pending(&st->ranges)) return false;
+bool mmio_mapping_flush_due(env_state_t *st) {
+  if (st->flush_due || !mmio_range_batch_pending(&st->ranges)) return false;
   st->flush_due = true;
   return true;
 }
 
-void mapping_flush(env_state_t *st) { range_flush(&st->ranges); }
+void mmio_mapping_flush(env_state_t *st) { mmio_range_flush(&st->ranges); }
 
-size_t mapping_watched(const env_state_t *st) { return st->queued; }
+size_t mmio_mapping_watched(const env_state_t *st) { return st->queued; }
 
 /* ---- the environment's end ------------------------------------------------------- */
 
-void mapping_teardown(napi_env env, env_state_t *st) {
+void mmio_mapping_teardown(napi_env env, env_state_t *st) {
   store_t *s, *next;
   if (st->hooked) napi_remove_env_cleanup_hook(env, cleanup_hook, st);
   if (st->sentinel != NULL) st->sentinel->current = false; /* a late finalizer only frees it */
-  mapping_drain(NULL, st);
-  os_spin_lock(&owners_lock);
+  mmio_mapping_drain(NULL, st);
+  mmio_os_spin_lock(&owners_lock);
   for (s = st->stores; s != NULL; s = s->next) s->owner = NULL;
-  os_spin_unlock(&owners_lock);
+  mmio_os_spin_unlock(&owners_lock);
   /* Live mappings whose Buffers the runtime has not finalized (Deno does it
    * after this): released; their stores wait for their finalizers, owned by
    * no environment. */
   while (st->live != NULL) {
     mapping_t *m = st->live;
-    registry_remove(st->registry, m->base);
+    mmio_registry_remove(st->registry, m->base);
     if (m->store != NULL) m->store->state = STORE_DETACHED;
     mapping_end(m);
   }
@@ -1089,15 +1092,15 @@ void mapping_teardown(napi_env env, env_state_t *st) {
     forget(NULL, s);
     store_settle(s);
   }
-  range_env_end(&st->ranges);
-  registry_free(st->registry);
+  mmio_range_env_end(&st->ranges);
+  mmio_registry_free(st->registry);
   free(st);
 }
 
-napi_value mapping_reserved(napi_env env) {
+napi_value mmio_mapping_reserved(napi_env env) {
   size_t kept, kept_bytes, waiting, waiting_bytes;
   napi_value result, v;
-  range_totals(&kept, &kept_bytes, &waiting, &waiting_bytes);
+  mmio_range_totals(&kept, &kept_bytes, &waiting, &waiting_bytes);
   if (napi_create_object(env, &result) != napi_ok) return NULL;
 #define SET(name, value)                                         \
   if (napi_create_double(env, (double)(value), &v) != napi_ok || \

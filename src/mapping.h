@@ -41,21 +41,21 @@
 typedef struct mapping mapping_t;
 typedef struct env_state env_state_t;
 
-/* Process-wide facts, set once by mapping_init(). */
-extern size_t page_size;
+/* Process-wide facts, set once by mmio_mapping_init(). */
+extern size_t mmio_page_size;
 
 /* Once per environment, from NAPI_MODULE_INIT: the runtime's facts. */
-void mapping_init(napi_env env);
+void mmio_mapping_init(napi_env env);
 /* NULL when out of memory. */
-env_state_t *env_state_new(napi_env env);
+env_state_t *mmio_env_state_new(napi_env env);
 /* lib/ says whether this environment is a worker thread's. */
-void mapping_set_worker(env_state_t *st, bool worker);
+void mmio_mapping_set_worker(env_state_t *st, bool worker);
 /* The environment is ending: everything it made is released. */
-void mapping_teardown(napi_env env, env_state_t *st);
+void mmio_mapping_teardown(napi_env env, env_state_t *st);
 
 /* Before a call that may add up to `n` kernel mappings: false with ENOMEM
  * thrown when the process is at its mapping budget (budget.h). */
-bool mapping_budget(napi_env env, size_t n, const char *syscall);
+bool mmio_mapping_budget(napi_env env, size_t n, const char *syscall);
 
 /* What map() mapped, to be handed out. */
 typedef struct {
@@ -73,57 +73,57 @@ typedef struct {
 
 /* Hand the pages to JavaScript as a Buffer, or (`sab`) a SharedArrayBuffer.
  * NULL with an exception pending on failure; the pages are then unmapped. */
-napi_value mapping_hand_out(napi_env env, env_state_t *st, const mapped_t *pages, bool sab);
+napi_value mmio_mapping_hand_out(napi_env env, env_state_t *st, const mapped_t *pages, bool sab);
 
 /* The live mapping of this environment whose Buffer's ArrayBuffer has data
  * `ab_data` and length `ab_len`, or NULL. */
-mapping_t *mapping_find(env_state_t *st, const void *ab_data, size_t ab_len);
+mapping_t *mmio_mapping_find(env_state_t *st, const void *ab_data, size_t ab_len);
 /* The SharedArrayBuffer mapping [data, data + len) lies in, or NULL; with
  * *released set when it lies in one that unmap() has released. */
-mapping_t *mapping_find_shared(const uint8_t *data, size_t len, bool *released);
+mapping_t *mmio_mapping_find_shared(const uint8_t *data, size_t len, bool *released);
 
 /* unmap(): detach `arraybuffer` (a view's, of `m`) and release `m`. False
  * with an exception pending when the runtime refuses to detach it. */
-bool mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer);
+bool mmio_mapping_release(napi_env env, mapping_t *m, napi_value arraybuffer);
 
 /* remap(): `m` (whose view's ArrayBuffer is `arraybuffer`) as `new_len`
  * bytes from its start, handed out as a new Buffer. With `fd` >= 0 (a
  * descriptor of the mapped file, proven to be it before anything else),
  * the file's size is checked exactly, and with `grow` the file grown
  * first. NULL with an exception pending on failure; then nothing changed. */
-napi_value mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t new_len,
-                         int64_t fd, bool grow);
+napi_value mmio_mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer, size_t new_len,
+                              int64_t fd, bool grow);
 
 /* Give back the addresses that collected ArrayBuffers were the last holders
  * of, and switch the batch (poll), or do it for two (poll_some, on map());
  * return how many ArrayBuffers are still watched. */
-size_t mapping_poll(napi_env env, env_state_t *st);
-void mapping_poll_some(napi_env env, env_state_t *st);
+size_t mmio_mapping_poll(napi_env env, env_state_t *st);
+void mmio_mapping_poll_some(napi_env env, env_state_t *st);
 /* How many ArrayBuffers this environment watches now. */
-size_t mapping_watched(const env_state_t *st);
+size_t mmio_mapping_watched(const env_state_t *st);
 /* Finish what finalizers that ran on other threads left to this one. */
-void mapping_drain(napi_env env, env_state_t *st);
+void mmio_mapping_drain(napi_env env, env_state_t *st);
 /* Whether the first unmap() of a batch asks lib/ for a poll on the next
  * turn (then it is asked once). */
-bool mapping_flush_due(env_state_t *st);
+bool mmio_mapping_flush_due(env_state_t *st);
 /* Switch the batch now (fadvise: mapped pages cannot be dropped). */
-void mapping_flush(env_state_t *st);
+void mmio_mapping_flush(env_state_t *st);
 
 /* What a call on a live mapping needs. */
-void mapping_bounds(const mapping_t *m, uint8_t **base, size_t *len);
+void mmio_mapping_bounds(const mapping_t *m, uint8_t **base, size_t *len);
 /* unmap() of a view of a SharedArrayBuffer mapping. */
-void mapping_release_shared(mapping_t *m);
-bool mapping_is_shared(const mapping_t *m);   /* a SharedArrayBuffer mapping */
-bool mapping_maps_shared(const mapping_t *m); /* MAP_SHARED */
-const os_extra_t *mapping_extra(const mapping_t *m);
+void mmio_mapping_release_shared(mapping_t *m);
+bool mmio_mapping_is_shared(const mapping_t *m);   /* a SharedArrayBuffer mapping */
+bool mmio_mapping_maps_shared(const mapping_t *m); /* MAP_SHARED */
+const os_extra_t *mmio_mapping_extra(const mapping_t *m);
 /* lock() and protect(): its pages go at release, not in a batch. */
-void mapping_release_at_once(mapping_t *m);
+void mmio_mapping_release_at_once(mapping_t *m);
 /* protect() was called on it: a fault there is its doing. */
-void mapping_protected(mapping_t *m);
+void mmio_mapping_protected(mapping_t *m);
 /* Its slot in the fault table (fault.h), or -1; how many faults it saw. A
  * mapping that saw one refuses every call but unmap() and faults(). */
-int mapping_fault_slot(const mapping_t *m);
-size_t mapping_faults(const mapping_t *m);
+int mmio_mapping_fault_slot(const mapping_t *m);
+size_t mmio_mapping_faults(const mapping_t *m);
 
 /* Pin the mapping's range while a threadpool job uses it; the job keeps the
  * returned token and unpins with it on the environment's thread, whatever
@@ -132,18 +132,18 @@ typedef struct {
   range_t *range;
   bool shared;
 } pin_t;
-pin_t mapping_pin(mapping_t *m);
-void mapping_unpin(pin_t pin);
+pin_t mmio_mapping_pin(mapping_t *m);
+void mmio_mapping_unpin(pin_t pin);
 
 /* Node 22+ workers: a sentinel after the mappings made since the last one
  * (docs/lifetime.md); lib/ asks once per turn of the event loop after a
  * map. False when none was due. */
-bool mapping_sentinel(napi_env env, env_state_t *st);
+bool mmio_mapping_sentinel(napi_env env, env_state_t *st);
 
 /* The runtime has node_api_create_external_sharedarraybuffer. */
-bool mapping_shared_supported(void);
+bool mmio_mapping_shared_supported(void);
 
 /* For the tests: the totals of reserved ranges, as an object. */
-napi_value mapping_reserved(napi_env env);
+napi_value mmio_mapping_reserved(napi_env env);
 
 #endif

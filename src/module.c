@@ -21,10 +21,10 @@ static napi_value make_constants(napi_env env) {
   napi_value obj;
   const os_constant_t *c;
   if (napi_create_object(env, &obj) != napi_ok) return NULL;
-  for (c = os_constants; c->name != NULL; c++)
+  for (c = mmio_os_constants; c->name != NULL; c++)
     if (!set_number(env, obj, c->name, (double)c->value)) return NULL;
-  if (!set_number(env, obj, "PAGESIZE", (double)page_size) ||
-      !set_number(env, obj, "ALLOCATIONGRANULARITY", (double)os_granularity()))
+  if (!set_number(env, obj, "PAGESIZE", (double)mmio_page_size) ||
+      !set_number(env, obj, "ALLOCATIONGRANULARITY", (double)mmio_os_granularity()))
     return NULL;
   return obj;
 }
@@ -35,7 +35,7 @@ static napi_value make_advice_kinds(napi_env env) {
   napi_value obj, v;
   const os_constant_t *c;
   if (napi_create_object(env, &obj) != napi_ok) return NULL;
-  for (c = os_constants; c->name != NULL; c++) {
+  for (c = mmio_os_constants; c->name != NULL; c++) {
     if (c->name[0] != 'M' || c->name[1] != 'A' || c->name[2] != 'D' || c->name[3] != 'V') continue;
     napi_value key;
     if (napi_create_int32(env, c->kind, &v) != napi_ok ||
@@ -52,7 +52,7 @@ static napi_value make_refused_flags(napi_env env) {
   napi_value obj, entry, v;
   const os_refused_t *r;
   if (napi_create_object(env, &obj) != napi_ok) return NULL;
-  for (r = os_refused_flags; r->name != NULL; r++) {
+  for (r = mmio_os_refused_flags; r->name != NULL; r++) {
     if (napi_create_array_with_length(env, 2, &entry) != napi_ok ||
         napi_create_int64(env, r->value, &v) != napi_ok ||
         napi_set_element(env, entry, 0, v) != napi_ok ||
@@ -72,7 +72,7 @@ static napi_value make_system_errors(napi_env env) {
   int number;
   unsigned i;
   if (napi_create_array(env, &list) != napi_ok) return NULL;
-  for (i = 0; syserr_entry(i, &code, &message, &number); i++) {
+  for (i = 0; mmio_syserr_entry(i, &code, &message, &number); i++) {
     if (napi_create_array_with_length(env, 3, &entry) != napi_ok ||
         napi_create_int32(env, number, &v) != napi_ok ||
         napi_set_element(env, entry, 0, v) != napi_ok ||
@@ -88,7 +88,7 @@ static napi_value make_system_errors(napi_env env) {
 
 static napi_value make_features(napi_env env) {
   os_feature_t features[16];
-  size_t n = os_features(features, sizeof features / sizeof features[0]), i;
+  size_t n = mmio_os_features(features, sizeof features / sizeof features[0]), i;
   napi_value obj, v;
   if (napi_create_object(env, &obj) != napi_ok) return NULL;
   for (i = 0; i < n; i++) {
@@ -97,7 +97,7 @@ static napi_value make_features(napi_env env) {
       return NULL;
   }
   /* What the runtime offers: SharedArrayBuffer mappings. */
-  if (napi_get_boolean(env, mapping_shared_supported(), &v) != napi_ok ||
+  if (napi_get_boolean(env, mmio_mapping_shared_supported(), &v) != napi_ok ||
       napi_set_named_property(env, obj, "sharedArrayBuffer", v) != napi_ok)
     return NULL;
   return obj;
@@ -105,7 +105,7 @@ static napi_value make_features(napi_env env) {
 
 static void finalize_state(napi_env env, void *data, void *hint) {
   (void)hint;
-  mapping_teardown(env, data);
+  mmio_mapping_teardown(env, data);
 }
 
 /* setup(worker): lib/ says whether this environment is a worker thread's
@@ -122,7 +122,7 @@ static napi_value js_setup(napi_env env, napi_callback_info info) {
   }
   CHECK(env, napi_get_value_bool(env, arg, &worker));
   CHECK(env, napi_get_instance_data(env, (void **)&st));
-  mapping_set_worker(st, worker);
+  mmio_mapping_set_worker(st, worker);
   return NULL;
 }
 
@@ -134,40 +134,40 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value constants, features, kinds, errors, refused, batch;
   napi_property_descriptor functions[] = {
       FUNCTION("setup", js_setup),
-      FUNCTION("map", js_map),
-      FUNCTION("unmap", js_unmap),
-      FUNCTION("advise", js_advise),
-      FUNCTION("sync", js_sync),
-      FUNCTION("incore", js_incore),
-      FUNCTION("residency", js_residency),
-      FUNCTION("lock", js_lock),
-      FUNCTION("unlock", js_unlock),
-      FUNCTION("protect", js_protect),
-      FUNCTION("fadvise", js_fadvise),
-      FUNCTION("poll", js_poll),
-      FUNCTION("guarded", js_guarded),
-      FUNCTION("mapShared", js_map_shared),
-      FUNCTION("reserved", js_reserved),
-      FUNCTION("remap", js_remap),
-      FUNCTION("sentinel", js_sentinel),
-      FUNCTION("faults", js_faults),
-      FUNCTION("setFaultPolicy", js_set_fault_policy),
-      FUNCTION("shmMap", js_shm_map),
-      FUNCTION("shmSize", js_shm_size),
-      FUNCTION("shmRemove", js_shm_remove),
-      FUNCTION("syncAsync", js_sync_async),
-      FUNCTION("prefetchAsync", js_prefetch_async),
-      FUNCTION("residencyAsync", js_residency_async),
+      FUNCTION("map", mmio_js_map),
+      FUNCTION("unmap", mmio_js_unmap),
+      FUNCTION("advise", mmio_js_advise),
+      FUNCTION("sync", mmio_js_sync),
+      FUNCTION("incore", mmio_js_incore),
+      FUNCTION("residency", mmio_js_residency),
+      FUNCTION("lock", mmio_js_lock),
+      FUNCTION("unlock", mmio_js_unlock),
+      FUNCTION("protect", mmio_js_protect),
+      FUNCTION("fadvise", mmio_js_fadvise),
+      FUNCTION("poll", mmio_js_poll),
+      FUNCTION("guarded", mmio_js_guarded),
+      FUNCTION("mapShared", mmio_js_map_shared),
+      FUNCTION("reserved", mmio_js_reserved),
+      FUNCTION("remap", mmio_js_remap),
+      FUNCTION("sentinel", mmio_js_sentinel),
+      FUNCTION("faults", mmio_js_faults),
+      FUNCTION("setFaultPolicy", mmio_js_set_fault_policy),
+      FUNCTION("shmMap", mmio_js_shm_map),
+      FUNCTION("shmSize", mmio_js_shm_size),
+      FUNCTION("shmRemove", mmio_js_shm_remove),
+      FUNCTION("syncAsync", mmio_js_sync_async),
+      FUNCTION("prefetchAsync", mmio_js_prefetch_async),
+      FUNCTION("residencyAsync", mmio_js_residency_async),
   };
 
-  mapping_init(env);
-  if ((st = env_state_new(env)) == NULL) {
+  mmio_mapping_init(env);
+  if ((st = mmio_env_state_new(env)) == NULL) {
     napi_throw_error(env, "ENOMEM", "mmap-io: out of memory");
     return NULL;
   }
   if (napi_set_instance_data(env, st, finalize_state, NULL) != napi_ok) {
-    mapping_teardown(env, st);
-    throw_napi_failure(env);
+    mmio_mapping_teardown(env, st);
+    mmio_throw_napi_failure(env);
     return NULL;
   }
   CHECK(env,
@@ -175,7 +175,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if ((constants = make_constants(env)) == NULL || (features = make_features(env)) == NULL ||
       (kinds = make_advice_kinds(env)) == NULL || (errors = make_system_errors(env)) == NULL ||
       (refused = make_refused_flags(env)) == NULL) {
-    throw_napi_failure(env);
+    mmio_throw_napi_failure(env);
     return NULL;
   }
   CHECK(env, napi_set_named_property(env, exports, "constants", constants));

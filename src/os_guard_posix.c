@@ -46,12 +46,14 @@
 #include "os.h"
 #include "glibc_compat.h"
 #include "os_linux.h"
+#include "range.h"
 
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0
 #endif
 
-enum { GUARD_SLOTS = 128 };
+/* Four threads' full batches (range.h). */
+enum { GUARD_SLOTS = 4 * RANGE_BATCH };
 
 typedef struct {
   atomic_uint seq;       /* odd while base and len change */
@@ -328,7 +330,7 @@ static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cau
                              (v->executable ? PROT_EXEC : 0)
                        : PROT_READ | (hit->writable ? PROT_WRITE : 0);
   bool ok = true, tail = cause != CAUSE_IO;
-  if (!fault_change_begin(hit, &zeroed)) return FIX_STALE;
+  if (!mmio_fault_change_begin(hit, &zeroed)) return FIX_STALE;
   from = zeroed != 0 ? zeroed : end;
   if (at < from) {
     to = tail ? from : at + page;
@@ -337,7 +339,7 @@ static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cau
               -1, 0) != MAP_FAILED;
     if (ok && tail && to == from) zeroed = at;
   }
-  fault_change_end(hit, zeroed);
+  mmio_fault_change_end(hit, zeroed);
   return ok ? FIX_DONE : FIX_FAILED;
 }
 
@@ -364,12 +366,12 @@ static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr, const vma_t *v
     munmap(copy, page);
     return FIX_FAILED;
   }
-  if (!fault_change_begin(hit, &zeroed)) {
+  if (!mmio_fault_change_begin(hit, &zeroed)) {
     munmap(copy, page);
     return FIX_STALE;
   }
   ok = mremap(copy, page, page, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)at) != MAP_FAILED;
-  fault_change_end(hit, zeroed);
+  mmio_fault_change_end(hit, zeroed);
   if (!ok) munmap(copy, page);
   return ok ? FIX_DONE : FIX_FAILED;
 #else
@@ -436,7 +438,7 @@ static fix_t in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t
   fault_record_t rec;
   bool have_vma;
   fix_t fix = FIX_FAILED;
-  switch (fault_find(addr, hit)) {
+  switch (mmio_fault_find(addr, hit)) {
     case FIND_NONE: return FIX_FAILED; /* not ours: nothing said */
     case FIND_CHANGED: return FIX_STALE;
     default: break;
@@ -470,8 +472,8 @@ static fix_t in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t
     if (fix == FIX_STALE) return FIX_STALE;
   }
   rec.survived = fix == FIX_DONE;
-  fault_note(hit, &rec);
-  if (fix != FIX_DONE) fault_write(hit, &rec, "mmap-io: ", STDERR_FILENO);
+  mmio_fault_note(hit, &rec);
+  if (fix != FIX_DONE) mmio_fault_write(hit, &rec, "mmap-io: ", STDERR_FILENO);
   return fix;
 }
 
@@ -524,9 +526,9 @@ static bool ours(int sig) {
   return (current.sa_flags & SA_SIGINFO) != 0 && current.sa_sigaction == on_fault;
 }
 
-bool os_fault_install(void) {
+bool mmio_os_fault_install(void) {
   struct sigaction sa;
-  os_spin_lock(&install_lock);
+  mmio_os_spin_lock(&install_lock);
   if (installed == 0) {
     page = (uintptr_t)sysconf(_SC_PAGESIZE);
     memset(&sa, 0, sizeof sa);
@@ -538,16 +540,16 @@ bool os_fault_install(void) {
             ? 1
             : -1;
   }
-  os_spin_unlock(&install_lock);
+  mmio_os_spin_unlock(&install_lock);
   return installed == 1;
 }
 
-bool os_guard_ready(void) {
+bool mmio_os_guard_ready(void) {
   /* Someone may have put another handler in ours' place since. */
-  return os_fault_install() && ours(SIGBUS);
+  return mmio_os_fault_install() && ours(SIGBUS);
 }
 
-int os_guard_add(void *addr, size_t len) {
+int mmio_os_guard_add(void *addr, size_t len) {
   int i;
   for (i = 0; i < GUARD_SLOTS; i++) {
     slot_t *s = &slots[i];
@@ -561,7 +563,7 @@ int os_guard_add(void *addr, size_t len) {
   return -1;
 }
 
-void os_guard_remove(int slot) {
+void mmio_os_guard_remove(int slot) {
   slot_t *s;
   if (slot < 0 || slot >= GUARD_SLOTS) return;
   s = &slots[slot];
@@ -572,4 +574,4 @@ void os_guard_remove(int slot) {
   atomic_flag_clear(&s->taken);
 }
 
-size_t os_guard_caught(void) { return atomic_load(&caught); }
+size_t mmio_os_guard_caught(void) { return atomic_load(&caught); }

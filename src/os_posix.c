@@ -47,7 +47,7 @@
   { #name, name, 0 }
 #define A(name, kind) \
   { #name, name, kind }
-const os_constant_t os_constants[] = {
+const os_constant_t mmio_os_constants[] = {
     C(PROT_READ),
     C(PROT_WRITE),
     C(PROT_EXEC),
@@ -177,7 +177,7 @@ const os_constant_t os_constants[] = {
  * fault: MADV_HWPOISON, MADV_SOFT_OFFLINE, MADV_GUARD_INSTALL.) */
 #define R(name, reason) \
   { #name, name, reason }
-const os_refused_t os_refused_flags[] = {
+const os_refused_t mmio_os_refused_flags[] = {
     R(MAP_FIXED, "replaces whatever else is mapped at the address, and map() takes no address"),
 #ifdef MAP_FIXED_NOREPLACE
     R(MAP_FIXED_NOREPLACE, "needs an address, and map() takes none"),
@@ -200,11 +200,16 @@ const os_refused_t os_refused_flags[] = {
 
 static int last_error(void) { return -errno; }
 
-size_t os_page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+size_t mmio_os_page_size(void) {
+  /* Asked on every map(): sysconf() once. A race only stores the same value. */
+  static size_t page;
+  if (page == 0) page = (size_t)sysconf(_SC_PAGESIZE);
+  return page;
+}
 
-size_t os_granularity(void) { return os_page_size(); }
+size_t mmio_os_granularity(void) { return mmio_os_page_size(); }
 
-size_t os_map_count_limit(void) {
+size_t mmio_os_map_count_limit(void) {
 #if defined(__linux__)
   unsigned long limit = 0;
   FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
@@ -217,7 +222,7 @@ size_t os_map_count_limit(void) {
 #endif
 }
 
-size_t os_map_count(void) {
+size_t mmio_os_map_count(void) {
 #if defined(__linux__)
   /* One line per mapping. read() rather than stdio: this runs every few
    * thousand map() calls, and at tens of thousands of lines. */
@@ -241,7 +246,7 @@ size_t os_map_count(void) {
 #endif
 }
 
-int os_check_mappable(int64_t fd) {
+int mmio_os_check_mappable(int64_t fd) {
 #if defined(__linux__)
   /* Linux maps a TCP socket for zero-copy receive, and the first read of
    * such a Buffer raises SIGBUS. Asking the socket layer is the cheapest
@@ -258,8 +263,8 @@ int os_check_mappable(int64_t fd) {
 #endif
 }
 
-int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
-           os_extra_t *extra) {
+int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
+                os_extra_t *extra) {
   void *p;
   (void)extra;
   if ((int64_t)(off_t)offset != offset || (int64_t)(int)fd != fd) return -EOVERFLOW;
@@ -269,22 +274,22 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t off
   return 0;
 }
 
-bool os_mapped_files_locked(void) { return false; }
+bool mmio_os_mapped_files_locked(void) { return false; }
 
-bool os_can_split(void) { return true; }
+bool mmio_os_can_split(void) { return true; }
 
-bool os_prot_writable(int prot) { return (prot & PROT_WRITE) != 0; }
+bool mmio_os_prot_writable(int prot) { return (prot & PROT_WRITE) != 0; }
 
-bool os_prot_readable(int prot) { return (prot & PROT_READ) != 0; }
+bool mmio_os_prot_readable(int prot) { return (prot & PROT_READ) != 0; }
 
-bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
+bool mmio_os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
 
-int os_unmap(void *addr, size_t len, os_extra_t *extra) {
+int mmio_os_unmap(void *addr, size_t len, os_extra_t *extra) {
   (void)extra;
   return munmap(addr, len) == 0 ? 0 : last_error();
 }
 
-int os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved) {
+int mmio_os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved) {
   /* One call: the kernel drops the file's pages and maps anonymous memory in
    * their place with no moment where the range is free. NORESERVE: no swap
    * is set aside for it; it holds nothing unless a stale pointer writes. */
@@ -296,30 +301,30 @@ int os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved) {
   return 0;
 }
 
-int os_release(void *addr, size_t len) { return munmap(addr, len) == 0 ? 0 : last_error(); }
+int mmio_os_release(void *addr, size_t len) { return munmap(addr, len) == 0 ? 0 : last_error(); }
 
-bool os_release_at_once(int prot, int flags) {
+bool mmio_os_release_at_once(int prot, int flags) {
 #ifdef MAP_LOCKED
   if ((flags & MAP_LOCKED) != 0) return true;
 #endif
   return (flags & MAP_SHARED) != 0 && (prot & PROT_WRITE) != 0;
 }
 
-int os_advise(void *addr, size_t len, int advice) {
+int mmio_os_advise(void *addr, size_t len, int advice) {
   return madvise(addr, len, advice) == 0 ? 0 : last_error();
 }
 
-int os_discard(void *addr, size_t len) {
+int mmio_os_discard(void *addr, size_t len) {
   return madvise(addr, len, MADV_DONTNEED) == 0 ? 0 : last_error();
 }
 
-int os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra) {
+int mmio_os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra) {
   int flags = (blocking ? MS_SYNC : MS_ASYNC) | (invalidate ? MS_INVALIDATE : 0);
   (void)extra;
   return msync(addr, len, flags) == 0 ? 0 : last_error();
 }
 
-int os_incore(void *addr, size_t len, unsigned char *vec) {
+int mmio_os_incore(void *addr, size_t len, unsigned char *vec) {
   /* mincore's vector is char * on the BSDs and macOS, unsigned char * on Linux. */
   return mincore(addr, len, (void *)vec) == 0 ? 0 : last_error();
 }
@@ -336,7 +341,7 @@ enum { TOUCH_BATCH = 1024 };
 static int touch_by_pipe(void *addr, size_t len, size_t done) {
   struct iovec remote[TOUCH_BATCH];
   unsigned char sink[TOUCH_BATCH];
-  size_t page = os_page_size(), n;
+  size_t page = mmio_os_page_size(), n;
   ssize_t got;
   int fds[2], err = 0;
   if (pipe2(fds, O_CLOEXEC) != 0) return last_error();
@@ -370,7 +375,7 @@ static int touch_by_pipe(void *addr, size_t len, size_t done) {
 static int touch_pages(void *addr, size_t len) {
   struct iovec local, remote[TOUCH_BATCH];
   unsigned char sink[TOUCH_BATCH];
-  size_t page = os_page_size(), done = 0, n;
+  size_t page = mmio_os_page_size(), done = 0, n;
   ssize_t got;
   local.iov_base = sink;
   while (done < len) {
@@ -389,7 +394,7 @@ static int touch_pages(void *addr, size_t len) {
 }
 #endif
 
-int os_prefetch(void *addr, size_t len) {
+int mmio_os_prefetch(void *addr, size_t len) {
 #ifdef MADV_POPULATE_READ
   /* Linux 5.14+: faults the pages in, and fails with EFAULT where touching
    * them would raise SIGBUS or SIGSEGV. EINVAL: an older kernel. */
@@ -404,7 +409,7 @@ int os_prefetch(void *addr, size_t len) {
 #endif
 }
 
-int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
+int mmio_os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
 #ifdef POSIX_FADV_NORMAL
   /* posix_fadvise returns the error number rather than setting errno. */
   int err = posix_fadvise((int)fd, (off_t)offset, (off_t)len, advice);
@@ -418,11 +423,11 @@ int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
 #endif
 }
 
-int os_lock(void *addr, size_t len) { return mlock(addr, len) == 0 ? 0 : last_error(); }
+int mmio_os_lock(void *addr, size_t len) { return mlock(addr, len) == 0 ? 0 : last_error(); }
 
-int os_unlock(void *addr, size_t len) { return munlock(addr, len) == 0 ? 0 : last_error(); }
+int mmio_os_unlock(void *addr, size_t len) { return munlock(addr, len) == 0 ? 0 : last_error(); }
 
-int os_protect(void *addr, size_t len, int prot) {
+int mmio_os_protect(void *addr, size_t len, int prot) {
   return mprotect(addr, len, prot) == 0 ? 0 : last_error();
 }
 
@@ -453,7 +458,7 @@ static int dontunmap_works(void) {
 }
 #endif
 
-int os_remap_supported(bool shared, const os_extra_t *extra) {
+int mmio_os_remap_supported(bool shared, const os_extra_t *extra) {
   (void)extra;
 #if defined(__linux__)
   /* A private mapping that cannot grow in place moves; the move must leave
@@ -465,8 +470,8 @@ int os_remap_supported(bool shared, const os_extra_t *extra) {
 #endif
 }
 
-int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
-             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how) {
+int mmio_os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
+                  os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how) {
 #if defined(__linux__)
   void *p, *grown;
   (void)offset;
@@ -496,7 +501,7 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
     else mremap(p, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);
     if (!shared) return -ENOMEM;
   }
-  if (!shared) return -ENOTSUP; /* os_remap_supported() said so */
+  if (!shared) return -ENOTSUP; /* mmio_os_remap_supported() said so */
   /* old_len 0: a new mapping of the same pages, the old one untouched. */
   if ((p = mremap(addr, 0, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) return last_error();
   *new_addr = p;
@@ -517,8 +522,8 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
 #endif
 }
 
-void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_remap_t how,
-                os_extra_t *new_extra) {
+void mmio_os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_remap_t how,
+                     os_extra_t *new_extra) {
   (void)new_extra;
 #if defined(__linux__)
   switch (how) {
@@ -595,7 +600,7 @@ static int mapped_file_of(void *addr, unsigned long *major, unsigned long *minor
 }
 #endif
 
-int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_t *extra) {
+int mmio_os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_t *extra) {
   struct stat st;
   (void)extra;
   if ((int64_t)(int)fd != fd) return -EBADF;
@@ -618,7 +623,7 @@ int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_
 #endif
 }
 
-int os_readable(void *addr) {
+int mmio_os_readable(void *addr) {
 #if defined(__linux__)
   unsigned long major, minor, inode;
   bool readable = false;
@@ -630,7 +635,7 @@ int os_readable(void *addr) {
 #endif
 }
 
-int os_grow_fd(int64_t fd, uint64_t size) {
+int mmio_os_grow_fd(int64_t fd, uint64_t size) {
   struct stat st;
   if ((int64_t)(int)fd != fd) return -EBADF;
   if (fstat((int)fd, &st) != 0) return last_error();
@@ -641,11 +646,11 @@ int os_grow_fd(int64_t fd, uint64_t size) {
   return 0;
 }
 
-void *os_runtime_symbol(const char *name) { return dlsym(RTLD_DEFAULT, name); }
+void *mmio_os_runtime_symbol(const char *name) { return dlsym(RTLD_DEFAULT, name); }
 
-int os_pin_module(void) {
+int mmio_os_pin_module(void) {
   Dl_info info;
-  if (dladdr((void *)(uintptr_t)os_pin_module, &info) == 0 || info.dli_fname == NULL)
+  if (dladdr((void *)(uintptr_t)mmio_os_pin_module, &info) == 0 || info.dli_fname == NULL)
     return -ENOENT;
   /* One more reference to ourselves, never dropped, and never unloaded. */
   return dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE) != NULL ? 0 : -ENOENT;
@@ -679,8 +684,8 @@ static int shm_open_regular(const char *name, int flags, struct stat *st) {
   return err;
 }
 
-int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t max,
-               size_t *size, void **addr, os_extra_t *extra) {
+int mmio_os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t max,
+                    size_t *size, void **addr, os_extra_t *extra) {
   struct stat st;
   int fd, err, flags = readonly ? O_RDONLY : O_RDWR;
   void *p;
@@ -712,7 +717,7 @@ failed:
   return err;
 }
 
-int os_shm_size(const char *name, size_t *size) {
+int mmio_os_shm_size(const char *name, size_t *size) {
   struct stat st;
   int fd = shm_open_regular(name, O_RDONLY, &st);
   if (fd < 0) return fd;
@@ -721,7 +726,7 @@ int os_shm_size(const char *name, size_t *size) {
   return 0;
 }
 
-int os_shm_remove(const char *name) {
+int mmio_os_shm_remove(const char *name) {
   char path[256];
   int err;
   if ((err = shm_name(name, path, sizeof path)) != 0) return err;
@@ -750,7 +755,7 @@ static void lock_status(int *unlimited, unsigned long long *locked) {
 #endif
 }
 
-const char *os_lock_hint(int err, size_t len) {
+const char *mmio_os_lock_hint(int err, size_t len) {
   struct rlimit limit;
   unsigned long long locked;
   int unlimited;
@@ -767,7 +772,7 @@ const char *os_lock_hint(int err, size_t len) {
                         : NULL;
 }
 
-uint64_t os_monotonic_ms(void) {
+uint64_t mmio_os_monotonic_ms(void) {
   struct timespec ts;
 #if defined(CLOCK_MONOTONIC_COARSE)
   if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
@@ -776,20 +781,20 @@ uint64_t os_monotonic_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-uintptr_t os_thread_self(void) { return (uintptr_t)pthread_self(); }
+uintptr_t mmio_os_thread_self(void) { return (uintptr_t)pthread_self(); }
 
-void *os_peek_pointer(void *const *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+void *mmio_os_peek_pointer(void *const *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
-void os_spin_lock(os_spinlock_t *l) {
+void mmio_os_spin_lock(os_spinlock_t *l) {
   while (__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();
 }
 
-void os_spin_unlock(os_spinlock_t *l) { __atomic_store_n(&l->held, 0, __ATOMIC_RELEASE); }
+void mmio_os_spin_unlock(os_spinlock_t *l) { __atomic_store_n(&l->held, 0, __ATOMIC_RELEASE); }
 
 #ifdef MADV_POPULATE_READ
 /* Whether the running kernel knows `advice`: try it on one anonymous page. */
 static int kernel_has_advice(int advice) {
-  size_t page = os_page_size();
+  size_t page = mmio_os_page_size();
   int ok;
   void *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return 0;
@@ -799,7 +804,7 @@ static int kernel_has_advice(int advice) {
 }
 #endif
 
-size_t os_features(os_feature_t *out, size_t max) {
+size_t mmio_os_features(os_feature_t *out, size_t max) {
   size_t n = 0;
 #define F(feature, value)       \
   if (n < max) {                \
@@ -823,7 +828,7 @@ size_t os_features(os_feature_t *out, size_t max) {
   F("lock", 1)
   F("protect", 1)
   F("faultZero", 1)
-  F("mappingLimit", os_map_count_limit() != 0)
+  F("mappingLimit", mmio_os_map_count_limit() != 0)
 #undef F
   return n;
 }

@@ -53,7 +53,7 @@ static HANDLE handle_of(int64_t fd) {
   { #name, name, 0 }
 #define A(name, kind) \
   { #name, name, kind }
-const os_constant_t os_constants[] = {
+const os_constant_t mmio_os_constants[] = {
     C(PROT_READ),
     C(PROT_WRITE),
     C(PROT_EXEC),
@@ -76,7 +76,7 @@ const os_constant_t os_constants[] = {
 #undef C
 
 /* Windows has no MAP_* flags beyond those above. */
-const os_refused_t os_refused_flags[] = {{NULL, 0, NULL}};
+const os_refused_t mmio_os_refused_flags[] = {{NULL, 0, NULL}};
 
 /* The Win32 errors these calls give, as Node's fs names them (libuv's
  * translation), except ERROR_ACCESS_DENIED: EACCES, as POSIX mmap says for
@@ -114,7 +114,7 @@ static int translate(DWORD err) {
     case ERROR_FILE_INVALID: code = "ENXIO"; break;
     default: code = "UNKNOWN";
   }
-  return syserr_number(code);
+  return mmio_syserr_number(code);
 }
 
 static int last_error(void) { return translate(GetLastError()); }
@@ -125,20 +125,20 @@ static SYSTEM_INFO system_info(void) {
   return info;
 }
 
-size_t os_page_size(void) { return system_info().dwPageSize; }
+size_t mmio_os_page_size(void) { return system_info().dwPageSize; }
 
 /* 64 KiB: view offsets must be multiples of it. */
-size_t os_granularity(void) { return system_info().dwAllocationGranularity; }
+size_t mmio_os_granularity(void) { return system_info().dwAllocationGranularity; }
 
-size_t os_map_count_limit(void) { return 0; }
+size_t mmio_os_map_count_limit(void) { return 0; }
 
-size_t os_map_count(void) { return 0; }
+size_t mmio_os_map_count(void) { return 0; }
 
-int os_check_mappable(int64_t fd) {
+int mmio_os_check_mappable(int64_t fd) {
   HANDLE file = handle_of(fd);
-  if (file == INVALID_HANDLE_VALUE) return syserr_number("EBADF");
+  if (file == INVALID_HANDLE_VALUE) return mmio_syserr_number("EBADF");
   /* Pipes and sockets have no pages to map. */
-  if (GetFileType(file) != FILE_TYPE_DISK) return syserr_number("ENODEV");
+  if (GetFileType(file) != FILE_TYPE_DISK) return mmio_syserr_number("ENODEV");
   return 0;
 }
 
@@ -153,8 +153,8 @@ static DWORD page_protection(int prot, int private_copy) {
   return (prot & PROT_READ) ? PAGE_READONLY : PAGE_NOACCESS;
 }
 
-int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
-           os_extra_t *extra) {
+int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
+                os_extra_t *extra) {
   int anonymous = (flags & MAP_ANONYMOUS) != 0;
   int private_copy = (flags & MAP_PRIVATE) != 0 && !anonymous;
   HANDLE file = INVALID_HANDLE_VALUE, mapping, dup = NULL;
@@ -165,7 +165,7 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t off
 
   if (!anonymous) {
     file = handle_of(fd);
-    if (file == INVALID_HANDLE_VALUE) return syserr_number("EBADF");
+    if (file == INVALID_HANDLE_VALUE) return mmio_syserr_number("EBADF");
   }
   /* The mapping object needs some access; PROT_NONE is applied afterwards. */
   protection = page_protection(prot == PROT_NONE ? PROT_READ : prot, private_copy);
@@ -207,11 +207,11 @@ int os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t off
   return 0;
 }
 
-bool os_mapped_files_locked(void) { return true; }
+bool mmio_os_mapped_files_locked(void) { return true; }
 
-bool os_can_split(void) { return false; }
+bool mmio_os_can_split(void) { return false; }
 
-bool os_release_at_once(int prot, int flags) {
+bool mmio_os_release_at_once(int prot, int flags) {
   return (flags & MAP_SHARED) != 0 && (prot & PROT_WRITE) != 0;
 }
 
@@ -235,7 +235,7 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *e) {
       r->NumberParameters < 2)
     return EXCEPTION_CONTINUE_SEARCH;
   addr = (uintptr_t)r->ExceptionInformation[1];
-  if (fault_find(addr, &hit) != FIND_HIT) return EXCEPTION_CONTINUE_SEARCH;
+  if (mmio_fault_find(addr, &hit) != FIND_HIT) return EXCEPTION_CONTINUE_SEARCH;
   memset(&rec, 0, sizeof rec);
   rec.kind =
       r->ExceptionCode == EXCEPTION_IN_PAGE_ERROR ? KIND_IN_PAGE_ERROR : KIND_ACCESS_VIOLATION;
@@ -252,8 +252,8 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *e) {
     rec.cause = hit.protected_                                               ? CAUSE_PROTECTED
                 : hit.readable && !hit.writable && rec.access != ACCESS_READ ? CAUSE_READ_ONLY
                                                                              : CAUSE_UNKNOWN;
-  fault_note(&hit, &rec);
-  n = fault_format(&hit, &rec, "mmap-io: ", line, sizeof line - 2);
+  mmio_fault_note(&hit, &rec);
+  n = mmio_fault_format(&hit, &rec, "mmap-io: ", line, sizeof line - 2);
   line[n++] = '\r';
   line[n++] = '\n';
   WriteFile(GetStdHandle(STD_ERROR_HANDLE), line, (DWORD)n, &written, NULL);
@@ -263,28 +263,28 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *e) {
 static os_spinlock_t install_lock;
 static int installed; /* 1 done, -1 failed; under install_lock */
 
-bool os_fault_install(void) {
-  os_spin_lock(&install_lock);
+bool mmio_os_fault_install(void) {
+  mmio_os_spin_lock(&install_lock);
   if (installed == 0) installed = AddVectoredExceptionHandler(1, on_exception) != NULL ? 1 : -1;
-  os_spin_unlock(&install_lock);
+  mmio_os_spin_unlock(&install_lock);
   return installed == 1;
 }
 
 /* No fault guard: unmapped views become placeholders at once. */
-bool os_guard_ready(void) { return false; }
-int os_guard_add(void *addr, size_t len) {
+bool mmio_os_guard_ready(void) { return false; }
+int mmio_os_guard_add(void *addr, size_t len) {
   (void)addr;
   (void)len;
   return -1;
 }
-void os_guard_remove(int slot) { (void)slot; }
-size_t os_guard_caught(void) { return 0; }
+void mmio_os_guard_remove(int slot) { (void)slot; }
+size_t mmio_os_guard_caught(void) { return 0; }
 
-bool os_prot_writable(int prot) { return (prot & PROT_WRITE) != 0; }
+bool mmio_os_prot_writable(int prot) { return (prot & PROT_WRITE) != 0; }
 
-bool os_prot_readable(int prot) { return (prot & PROT_READ) != 0; }
+bool mmio_os_prot_readable(int prot) { return (prot & PROT_READ) != 0; }
 
-bool os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
+bool mmio_os_flags_shared(int flags) { return (flags & MAP_SHARED) != 0; }
 
 /* Close the handles a view kept for sync(): its duplicate of the file's, and
  * the section of named shared memory. */
@@ -299,14 +299,14 @@ static void close_handles(os_extra_t *extra) {
   }
 }
 
-int os_unmap(void *addr, size_t len, os_extra_t *extra) {
+int mmio_os_unmap(void *addr, size_t len, os_extra_t *extra) {
   int err = UnmapViewOfFile(addr) ? 0 : last_error();
   (void)len;
   close_handles(extra);
   return err;
 }
 
-int os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved) {
+int mmio_os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved) {
   if (!UnmapViewOfFile(addr)) return last_error(); /* still mapped, handles kept */
   close_handles(extra);
   /* Not atomic as on POSIX: another thread (its heap, its own mapping) may
@@ -320,7 +320,7 @@ int os_placeholder(void *addr, size_t len, os_extra_t *extra, bool *reserved) {
   return 0;
 }
 
-int os_release(void *addr, size_t len) {
+int mmio_os_release(void *addr, size_t len) {
   (void)len;
   return VirtualFree(addr, 0, MEM_RELEASE) ? 0 : last_error();
 }
@@ -345,17 +345,17 @@ static int prefetch_range(void *addr, size_t len) {
 
 /* Windows has no madvise. MADV_WILLNEED prefetches; the other advice has no
  * equivalent and is accepted as a no-op (documented). */
-int os_advise(void *addr, size_t len, int advice) {
+int mmio_os_advise(void *addr, size_t len, int advice) {
   return advice == MADV_WILLNEED ? prefetch_range(addr, len) : 0;
 }
 
-int os_discard(void *addr, size_t len) {
-  (void)addr; /* views are never shrunk in place here (os_can_split) */
+int mmio_os_discard(void *addr, size_t len) {
+  (void)addr; /* views are never shrunk in place here (mmio_os_can_split) */
   (void)len;
   return 0;
 }
 
-int os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra) {
+int mmio_os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra_t *extra) {
   (void)invalidate; /* views of one file are always coherent on Windows */
   if (!FlushViewOfFile(addr, len)) return last_error();
   /* FlushViewOfFile only starts the write; FlushFileBuffers waits for it.
@@ -367,8 +367,8 @@ int os_sync(void *addr, size_t len, int blocking, int invalidate, const os_extra
   return 0;
 }
 
-int os_incore(void *addr, size_t len, unsigned char *vec) {
-  size_t page = os_page_size(), pages = (len + page - 1) / page, i, done;
+int mmio_os_incore(void *addr, size_t len, unsigned char *vec) {
+  size_t page = mmio_os_page_size(), pages = (len + page - 1) / page, i, done;
   PSAPI_WORKING_SET_EX_INFORMATION info[256];
   for (done = 0; done < pages; done += i) {
     size_t n = pages - done < 256 ? pages - done : 256;
@@ -380,8 +380,8 @@ int os_incore(void *addr, size_t len, unsigned char *vec) {
   return 0;
 }
 
-int os_prefetch(void *addr, size_t len) {
-  size_t page = os_page_size(), i;
+int mmio_os_prefetch(void *addr, size_t len) {
+  size_t page = mmio_os_page_size(), i;
   unsigned char byte;
   SIZE_T got;
   int err = prefetch_range(addr, len);
@@ -390,25 +390,25 @@ int os_prefetch(void *addr, size_t len) {
    * fails instead of raising an access violation. */
   for (i = 0; i < len; i += page) {
     if (!ReadProcessMemory(GetCurrentProcess(), (char *)addr + i, &byte, 1, &got))
-      return syserr_number("EFAULT");
+      return mmio_syserr_number("EFAULT");
   }
   return 0;
 }
 
 /* Windows has no page-cache advice. */
-int os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
+int mmio_os_fadvise(int64_t fd, int64_t offset, int64_t len, int advice) {
   (void)fd;
   (void)offset;
   (void)len;
   (void)advice;
-  return syserr_number("ENOSYS");
+  return mmio_syserr_number("ENOSYS");
 }
 
-int os_lock(void *addr, size_t len) { return VirtualLock(addr, len) ? 0 : last_error(); }
+int mmio_os_lock(void *addr, size_t len) { return VirtualLock(addr, len) ? 0 : last_error(); }
 
-int os_unlock(void *addr, size_t len) { return VirtualUnlock(addr, len) ? 0 : last_error(); }
+int mmio_os_unlock(void *addr, size_t len) { return VirtualUnlock(addr, len) ? 0 : last_error(); }
 
-int os_protect(void *addr, size_t len, int prot) {
+int mmio_os_protect(void *addr, size_t len, int prot) {
   DWORD old;
   MEMORY_BASIC_INFORMATION info;
   int private_copy = 0;
@@ -423,15 +423,15 @@ int os_protect(void *addr, size_t len, int prot) {
   return VirtualProtect(addr, len, page_protection(prot, private_copy), &old) ? 0 : last_error();
 }
 
-int os_remap_supported(bool shared, const os_extra_t *extra) {
+int mmio_os_remap_supported(bool shared, const os_extra_t *extra) {
   /* A shared view of a file only: a new view of it, the old one untouched.
    * (A copy-on-write view would lose its own pages; pagefile-backed memory
    * has a fixed size.) */
-  return shared && extra->file != 0 ? 0 : syserr_number("ENOSYS");
+  return shared && extra->file != 0 ? 0 : mmio_syserr_number("ENOSYS");
 }
 
-int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
-             os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how) {
+int mmio_os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
+                  os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how) {
   HANDLE file = (HANDLE)extra->file, mapping, dup = NULL;
   LARGE_INTEGER size;
   uint64_t end = (uint64_t)offset + new_len;
@@ -440,11 +440,11 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
   int err = 0;
   (void)addr;
   (void)old_len;
-  if (os_remap_supported(shared, extra) != 0) return syserr_number("ENOSYS");
+  if (mmio_os_remap_supported(shared, extra) != 0) return mmio_syserr_number("ENOSYS");
   /* CreateFileMapping would grow the file to the new size: refuse instead,
    * as on POSIX (lib/ grows it first when asked to). */
   if (!GetFileSizeEx(file, &size)) return last_error();
-  if ((uint64_t)size.QuadPart < end) return syserr_number("ERANGE");
+  if ((uint64_t)size.QuadPart < end) return mmio_syserr_number("ERANGE");
   mapping = CreateFileMappingW(file, NULL, page_protection(prot == PROT_NONE ? PROT_READ : prot, 0),
                                0, 0, NULL);
   if (mapping == NULL) return last_error();
@@ -466,25 +466,25 @@ int os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t of
   return 0;
 }
 
-void os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_remap_t how,
-                os_extra_t *new_extra) {
+void mmio_os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len, os_remap_t how,
+                     os_extra_t *new_extra) {
   (void)addr;
   (void)old_len;
   (void)how;
-  os_unmap(new_addr, new_len, new_extra);
+  mmio_os_unmap(new_addr, new_len, new_extra);
 }
 
-int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_t *extra) {
+int mmio_os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_t *extra) {
   HANDLE file = handle_of(fd);
   LARGE_INTEGER bytes;
   BY_HANDLE_FILE_INFORMATION given, mapped;
   (void)addr;
-  if (file == INVALID_HANDLE_VALUE) return syserr_number("EBADF");
+  if (file == INVALID_HANDLE_VALUE) return mmio_syserr_number("EBADF");
   if (!GetFileSizeEx(file, &bytes)) return last_error();
   *size = (uint64_t)bytes.QuadPart;
   /* The view keeps a handle of the file it maps (shared views of files): the
    * same volume and file index is the same file. */
-  if (extra->file == 0) return syserr_number("ENOSYS");
+  if (extra->file == 0) return mmio_syserr_number("ENOSYS");
   if (!GetFileInformationByHandle(file, &given) ||
       !GetFileInformationByHandle((HANDLE)extra->file, &mapped))
     return last_error();
@@ -492,10 +492,10 @@ int os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_
                  given.nFileIndexHigh == mapped.nFileIndexHigh &&
                  given.nFileIndexLow == mapped.nFileIndexLow
              ? 0
-             : syserr_number("EINVAL");
+             : mmio_syserr_number("EINVAL");
 }
 
-int os_readable(void *addr) {
+int mmio_os_readable(void *addr) {
   MEMORY_BASIC_INFORMATION info;
   DWORD p;
   if (VirtualQuery(addr, &info, sizeof info) == 0) return last_error();
@@ -503,10 +503,10 @@ int os_readable(void *addr) {
   return p != PAGE_NOACCESS && p != 0 ? 1 : 0;
 }
 
-int os_grow_fd(int64_t fd, uint64_t size) {
+int mmio_os_grow_fd(int64_t fd, uint64_t size) {
   HANDLE file = handle_of(fd);
   LARGE_INTEGER bytes, to;
-  if (file == INVALID_HANDLE_VALUE) return syserr_number("EBADF");
+  if (file == INVALID_HANDLE_VALUE) return mmio_syserr_number("EBADF");
   if (!GetFileSizeEx(file, &bytes)) return last_error();
   if ((uint64_t)bytes.QuadPart >= size) return 0;
   to.QuadPart = (LONGLONG)size;
@@ -514,15 +514,15 @@ int os_grow_fd(int64_t fd, uint64_t size) {
   return 0;
 }
 
-int os_pin_module(void) {
+int mmio_os_pin_module(void) {
   HMODULE self;
   return GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
-                            (LPCWSTR)(uintptr_t)os_pin_module, &self)
+                            (LPCWSTR)(uintptr_t)mmio_os_pin_module, &self)
              ? 0
              : last_error();
 }
 
-void *os_runtime_symbol(const char *name) {
+void *mmio_os_runtime_symbol(const char *name) {
   return (void *)(void (*)(void))GetProcAddress(GetModuleHandleW(NULL), name);
 }
 
@@ -530,12 +530,12 @@ void *os_runtime_symbol(const char *name) {
  * checks it (letters, digits, '.', '_', '-'). */
 static int shm_name(const char *name, wchar_t *out, int size) {
   if (MultiByteToWideChar(CP_UTF8, 0, name, -1, out, size) == 0)
-    return syserr_number("ENAMETOOLONG");
+    return mmio_syserr_number("ENAMETOOLONG");
   return 0;
 }
 
-int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t max,
-               size_t *size, void **addr, os_extra_t *extra) {
+int mmio_os_shm_map(const char *name, bool create, bool exclusive, bool readonly, size_t max,
+                    size_t *size, void **addr, os_extra_t *extra) {
   wchar_t wname[256];
   HANDLE mapping;
   MEMORY_BASIC_INFORMATION info;
@@ -549,12 +549,12 @@ int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, siz
     if (mapping == NULL) return last_error();
     if (GetLastError() == ERROR_ALREADY_EXISTS && exclusive) {
       CloseHandle(mapping);
-      return syserr_number("EEXIST");
+      return mmio_syserr_number("EEXIST");
     }
   } else {
     mapping = OpenFileMappingW(readonly ? FILE_MAP_READ : FILE_MAP_WRITE, FALSE, wname);
     if (mapping == NULL)
-      return GetLastError() == ERROR_FILE_NOT_FOUND ? syserr_number("ENOENT") : last_error();
+      return GetLastError() == ERROR_FILE_NOT_FOUND ? mmio_syserr_number("ENOENT") : last_error();
   }
   view = MapViewOfFile(mapping, readonly ? FILE_MAP_READ : FILE_MAP_WRITE, 0, 0, 0);
   if (view == NULL) {
@@ -573,7 +573,7 @@ int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, siz
   if (*size > max) {
     UnmapViewOfFile(view);
     CloseHandle(mapping);
-    return syserr_number("EFBIG");
+    return mmio_syserr_number("EFBIG");
   }
   extra->file = 0;
   extra->section = (intptr_t)mapping; /* keeps the name while the view lives */
@@ -581,47 +581,47 @@ int os_shm_map(const char *name, bool create, bool exclusive, bool readonly, siz
   return 0;
 }
 
-int os_shm_size(const char *name, size_t *size) {
+int mmio_os_shm_size(const char *name, size_t *size) {
   void *addr;
   os_extra_t extra = {0, 0};
-  int err = os_shm_map(name, false, false, true, SIZE_MAX, size, &addr, &extra);
-  if (err == 0) os_unmap(addr, *size, &extra);
+  int err = mmio_os_shm_map(name, false, false, true, SIZE_MAX, size, &addr, &extra);
+  if (err == 0) mmio_os_unmap(addr, *size, &extra);
   return err;
 }
 
-int os_shm_remove(const char *name) {
+int mmio_os_shm_remove(const char *name) {
   wchar_t wname[256];
   HANDLE mapping;
   int err;
   if ((err = shm_name(name, wname, 256)) != 0) return err;
   mapping = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
-  if (mapping == NULL) return syserr_number("ENOENT");
+  if (mapping == NULL) return mmio_syserr_number("ENOENT");
   CloseHandle(mapping);
   return 0;
 }
 
-const char *os_lock_hint(int err, size_t len) {
+const char *mmio_os_lock_hint(int err, size_t len) {
   (void)len;
-  if (err == syserr_number("ENOMEM"))
+  if (err == mmio_syserr_number("ENOMEM"))
     return "locked pages are limited by the process's minimum working set size";
   return NULL;
 }
 
-uintptr_t os_thread_self(void) { return (uintptr_t)GetCurrentThreadId(); }
+uintptr_t mmio_os_thread_self(void) { return (uintptr_t)GetCurrentThreadId(); }
 
-uint64_t os_monotonic_ms(void) { return (uint64_t)GetTickCount64(); }
+uint64_t mmio_os_monotonic_ms(void) { return (uint64_t)GetTickCount64(); }
 
-void *os_peek_pointer(void *const *p) {
+void *mmio_os_peek_pointer(void *const *p) {
   return InterlockedCompareExchangePointer((void *volatile *)p, NULL, NULL);
 }
 
-void os_spin_lock(os_spinlock_t *l) {
+void mmio_os_spin_lock(os_spinlock_t *l) {
   while (InterlockedExchange(&l->held, 1) != 0) SwitchToThread();
 }
 
-void os_spin_unlock(os_spinlock_t *l) { InterlockedExchange(&l->held, 0); }
+void mmio_os_spin_unlock(os_spinlock_t *l) { InterlockedExchange(&l->held, 0); }
 
-size_t os_features(os_feature_t *out, size_t max) {
+size_t mmio_os_features(os_feature_t *out, size_t max) {
   size_t n = 0;
 #define F(feature, value)       \
   if (n < max) {                \

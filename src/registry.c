@@ -11,7 +11,7 @@ static size_t home(const registry_t *r, const void *key) {
   return (size_t)(h >> 32) & r->mask;
 }
 
-registry_t *registry_new(void) {
+registry_t *mmio_registry_new(void) {
   registry_t *r = calloc(1, sizeof *r);
   if (r == NULL) return NULL;
   r->slots = calloc(MIN_CAPACITY, sizeof *r->slots);
@@ -23,12 +23,12 @@ registry_t *registry_new(void) {
   return r;
 }
 
-void registry_free(registry_t *r) {
+void mmio_registry_free(registry_t *r) {
   free(r->slots);
   free(r);
 }
 
-mapping_t *registry_find(const registry_t *r, const void *key) {
+mapping_t *mmio_registry_find(const registry_t *r, const void *key) {
   size_t i;
   for (i = home(r, key); r->slots[i].key != NULL; i = (i + 1) & r->mask)
     if (r->slots[i].key == key) return r->slots[i].value;
@@ -41,7 +41,7 @@ static void place(registry_t *r, registry_slot_t slot) {
   r->slots[i] = slot;
 }
 
-bool registry_add(registry_t *r, const void *key, mapping_t *value) {
+bool mmio_registry_add(registry_t *r, const void *key, mapping_t *value) {
   registry_slot_t slot;
   /* Keep the load under 3/4. */
   if ((r->count + 1) * 4 > (r->mask + 1) * 3) {
@@ -62,7 +62,7 @@ bool registry_add(registry_t *r, const void *key, mapping_t *value) {
   return true;
 }
 
-void registry_remove(registry_t *r, const void *key) {
+void mmio_registry_remove(registry_t *r, const void *key) {
   size_t hole = home(r, key), i;
   while (r->slots[hole].key != key) hole = (hole + 1) & r->mask;
   /* Move back each later entry of the probe run whose home slot does not lie

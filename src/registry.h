@@ -25,12 +25,12 @@ typedef struct registry {
 } registry_t;
 
 /* NULL when out of memory. */
-registry_t *registry_new(void);
-void registry_free(registry_t *r);
-mapping_t *registry_find(const registry_t *r, const void *key);
+registry_t *mmio_registry_new(void);
+void mmio_registry_free(registry_t *r);
+mapping_t *mmio_registry_find(const registry_t *r, const void *key);
 /* False when out of memory. `key` must not be listed already. */
-bool registry_add(registry_t *r, const void *key, mapping_t *value);
+bool mmio_registry_add(registry_t *r, const void *key, mapping_t *value);
 /* `key` must be listed. */
-void registry_remove(registry_t *r, const void *key);
+void mmio_registry_remove(registry_t *r, const void *key);
 
 #endif

@@ -21,7 +21,7 @@
 static bool get_name(napi_env env, napi_value value, char *out, size_t size) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, value, out, size, &len) != napi_ok) {
-    throw_napi_failure(env);
+    mmio_throw_napi_failure(env);
     return false;
   }
   if (len == 0 || len >= size - 1) {
@@ -36,7 +36,7 @@ static bool get_name(napi_env env, napi_value value, char *out, size_t size) {
  * empty; EFBIG when it is larger than `max` (buffer.constants.MAX_LENGTH).
  * `policy`: what a fault in it does (-1 the process default, 0 explain,
  * 1 zero). */
-napi_value js_shm_map(napi_env env, napi_callback_info info) {
+napi_value mmio_js_shm_map(napi_env env, napi_callback_info info) {
   napi_value args[8], result = NULL;
   size_t argc = 8;
   char name[256];
@@ -64,23 +64,23 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_value_int64(env, args[6], &max));
   CHECK(env, napi_get_value_int32(env, args[7], &policy));
   CHECK(env, napi_get_instance_data(env, (void **)&st));
-  if (want < 0 || (uint64_t)want > SIZE_MAX - page_size) {
+  if (want < 0 || (uint64_t)want > SIZE_MAX - mmio_page_size) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "size out of range");
     return NULL;
   }
-  if (shared && !mapping_shared_supported()) {
+  if (shared && !mmio_mapping_shared_supported()) {
     napi_throw_error(env, "ERR_MMAP_IO_SHARED_ARRAYBUFFER_UNAVAILABLE",
                      "SharedArrayBuffer mappings need "
                      "node_api_create_external_sharedarraybuffer, which this runtime does not "
                      "have: Node 22.23+, 24.21+ and 26 (and Bun) do");
     return NULL;
   }
-  if (!mapping_budget(env, 1, SHM_SYSCALL)) return NULL;
+  if (!mmio_mapping_budget(env, 1, SHM_SYSCALL)) return NULL;
   size = (size_t)want;
   if (max < 0) max = 0;
-  if ((err = os_shm_map(name, create, exclusive, readonly, (size_t)max, &size, &addr, &extra)) !=
-      0) {
-    throw_system_error(env, err, SHM_SYSCALL, NULL, NULL);
+  if ((err = mmio_os_shm_map(name, create, exclusive, readonly, (size_t)max, &size, &addr,
+                             &extra)) != 0) {
+    mmio_throw_system_error(env, err, SHM_SYSCALL, NULL, NULL);
     return NULL;
   }
   if (addr == NULL) { /* empty */
@@ -97,20 +97,20 @@ napi_value js_shm_map(napi_env env, napi_callback_info info) {
   pages.offset = 0;
   pages.fault.origin = ORIGIN_SHM;
   pages.fault.name = name;
-  pages.fault.policy = fault_policy_of(policy);
-  return mapping_hand_out(env, st, &pages, shared);
+  pages.fault.policy = mmio_fault_policy_of(policy);
+  return mmio_mapping_hand_out(env, st, &pages, shared);
 }
 
 /* shmSize(name) -> its size in bytes */
-napi_value js_shm_size(napi_env env, napi_callback_info info) {
+napi_value mmio_js_shm_size(napi_env env, napi_callback_info info) {
   napi_value arg, result;
   size_t argc = 1, size = 0;
   char name[256];
   int err;
   CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
   if (argc < 1 || !get_name(env, arg, name, sizeof name)) return NULL;
-  if ((err = os_shm_size(name, &size)) != 0) {
-    throw_system_error(env, err, SHM_SYSCALL, NULL, NULL);
+  if ((err = mmio_os_shm_size(name, &size)) != 0) {
+    mmio_throw_system_error(env, err, SHM_SYSCALL, NULL, NULL);
     return NULL;
   }
   CHECK(env, napi_create_double(env, (double)size, &result));
@@ -118,7 +118,7 @@ napi_value js_shm_size(napi_env env, napi_callback_info info) {
 }
 
 /* shmRemove(name) */
-napi_value js_shm_remove(napi_env env, napi_callback_info info) {
+napi_value mmio_js_shm_remove(napi_env env, napi_callback_info info) {
   napi_value arg;
   size_t argc = 1;
   char name[256];
@@ -126,10 +126,11 @@ napi_value js_shm_remove(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
   if (argc < 1 || !get_name(env, arg, name, sizeof name)) return NULL;
 #if defined(_WIN32)
-  err = os_shm_remove(name);
-  if (err != 0) throw_system_error(env, err, "OpenFileMapping", NULL, NULL);
+  err = mmio_os_shm_remove(name);
+  if (err != 0) mmio_throw_system_error(env, err, "OpenFileMapping", NULL, NULL);
 #else
-  if ((err = os_shm_remove(name)) != 0) throw_system_error(env, err, "shm_unlink", NULL, NULL);
+  if ((err = mmio_os_shm_remove(name)) != 0)
+    mmio_throw_system_error(env, err, "shm_unlink", NULL, NULL);
 #endif
   return NULL;
 }

@@ -234,7 +234,7 @@ static const syserr_t table[] = {
 
 #define COUNT (sizeof table / sizeof table[0])
 
-int syserr_number(const char *code) {
+int mmio_syserr_number(const char *code) {
   unsigned i;
   for (i = 0; i < COUNT; i++)
     if (strcmp(table[i].code, code) == 0) return table[i].number;
@@ -248,11 +248,11 @@ static const syserr_t *find(int number) {
   return &table[COUNT - 1];
 }
 
-const char *syserr_code(int number) { return find(number)->code; }
+const char *mmio_syserr_code(int number) { return find(number)->code; }
 
-const char *syserr_message(int number) { return find(number)->message; }
+const char *mmio_syserr_message(int number) { return find(number)->message; }
 
-int syserr_entry(unsigned i, const char **code, const char **message, int *number) {
+int mmio_syserr_entry(unsigned i, const char **code, const char **message, int *number) {
   if (i >= COUNT) return 0;
   *code = table[i].code;
   *message = table[i].message;

@@ -10,12 +10,12 @@
 #define MMAP_IO_SYSERR_H
 
 /* The number Node gives `code`, or UNKNOWN's when the table lacks it. */
-int syserr_number(const char *code);
+int mmio_syserr_number(const char *code);
 /* The code and text for a number; UNKNOWN's for one the table lacks. */
-const char *syserr_code(int number);
-const char *syserr_message(int number);
+const char *mmio_syserr_code(int number);
+const char *mmio_syserr_message(int number);
 
 /* For the tests: the i-th entry (0 when past the end). */
-int syserr_entry(unsigned i, const char **code, const char **message, int *number);
+int mmio_syserr_entry(unsigned i, const char **code, const char **message, int *number);
 
 #endif

@@ -24,7 +24,7 @@ static size_t element_size(napi_typedarray_type type) {
   }
 }
 
-bool get_view(napi_env env, napi_value value, view_t *view) {
+bool mmio_get_view(napi_env env, napi_value value, view_t *view) {
   bool is_typedarray = false, is_dataview = false;
   void *data = NULL, *ab_data = NULL, *instance = NULL;
   size_t len = 0, offset = 0, ab_len = 0;
@@ -55,10 +55,10 @@ bool get_view(napi_env env, napi_value value, view_t *view) {
     if (napi_get_instance_data(env, &instance) != napi_ok || instance == NULL) goto napi_failed;
     /* The ArrayBuffer is exactly the mapping's Buffer; anything else is not
      * ours. */
-    if ((m = mapping_find(instance, ab_data, ab_len)) != NULL) {
+    if ((m = mmio_mapping_find(instance, ab_data, ab_len)) != NULL) {
       uint8_t *base;
       size_t len;
-      mapping_bounds(m, &base, &len);
+      mmio_mapping_bounds(m, &base, &len);
       if (view->data >= base && view->len <= len - (size_t)(view->data - base)) {
         view->mapping = m;
         return true;
@@ -67,7 +67,7 @@ bool get_view(napi_env env, napi_value value, view_t *view) {
   }
   /* A view of a SharedArrayBuffer mapping, in any thread. Only such a
    * SharedArrayBuffer points into the mapping's addresses. */
-  view->mapping = mapping_find_shared(view->data, view->len, &view->released);
+  view->mapping = mmio_mapping_find_shared(view->data, view->len, &view->released);
   return true;
 
 not_a_view:
@@ -75,41 +75,41 @@ not_a_view:
                         "The \"buffer\" argument must be a Buffer, TypedArray or DataView");
   return false;
 napi_failed:
-  throw_napi_failure(env);
+  mmio_throw_napi_failure(env);
   return false;
 }
 
-size_t pages_of(size_t len) { return len / page_size + (len % page_size != 0); }
+size_t mmio_pages_of(size_t len) { return len / mmio_page_size + (len % mmio_page_size != 0); }
 
-bool check_no_fault(napi_env env, const mapping_t *m) {
+bool mmio_check_no_fault(napi_env env, const mapping_t *m) {
   napi_value error;
-  if (mapping_faults(m) == 0) return true;
-  error = fault_error(env, mapping_fault_slot(m));
-  if (error == NULL || napi_throw(env, error) != napi_ok) throw_napi_failure(env);
+  if (mmio_mapping_faults(m) == 0) return true;
+  error = mmio_fault_error(env, mmio_mapping_fault_slot(m));
+  if (error == NULL || napi_throw(env, error) != napi_ok) mmio_throw_napi_failure(env);
   return false;
 }
 
-bool begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
+bool mmio_begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
   size_t given = argc;
   int64_t length;
 
   if (napi_get_cb_info(env, info, &given, c->args, NULL, NULL) != napi_ok) {
-    throw_napi_failure(env);
+    mmio_throw_napi_failure(env);
     return false;
   }
   if (given < argc) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
     return false;
   }
-  if (!get_view(env, c->args[0], &c->view)) return false;
+  if (!mmio_get_view(env, c->args[0], &c->view)) return false;
   if ((c->m = c->view.mapping) == NULL) {
-    throw_not_live(env);
+    mmio_throw_not_live(env);
     return false;
   }
-  if (!check_no_fault(env, c->m)) return false;
+  if (!mmio_check_no_fault(env, c->m)) return false;
   if (napi_get_value_int64(env, c->args[1], &c->offset) != napi_ok ||
       napi_get_value_int64(env, c->args[2], &length) != napi_ok) {
-    throw_napi_failure(env);
+    mmio_throw_napi_failure(env);
     return false;
   }
   /* lib/ checked these against the view's length as JavaScript sees it;
@@ -120,23 +120,23 @@ bool begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
     return false;
   }
   c->first = c->view.data + c->offset;
-  mapping_bounds(c->m, &c->base, &c->mapping_len);
+  mmio_mapping_bounds(c->m, &c->base, &c->mapping_len);
   /* Round down to the page: the mapping's base is page-aligned, so this
    * never leaves the mapping. */
-  c->start = c->base + ((size_t)(c->first - c->base) / page_size) * page_size;
+  c->start = c->base + ((size_t)(c->first - c->base) / mmio_page_size) * mmio_page_size;
   c->len = length == 0 ? 0 : (size_t)(c->first + length - c->start);
   return true;
 }
 
-bool check_whole_pages(napi_env env, const call_t *c, bool to_end_ok, const char *what) {
+bool mmio_check_whole_pages(napi_env env, const call_t *c, bool to_end_ok, const char *what) {
   char range[160];
   size_t end;
   if (c->len == 0) return true;
   end = (size_t)(c->start - c->base) + c->len;
-  if (c->first == c->start && (end % page_size == 0 || (to_end_ok && end == c->mapping_len)))
+  if (c->first == c->start && (end % mmio_page_size == 0 || (to_end_ok && end == c->mapping_len)))
     return true;
   snprintf(range, sizeof range, "page-aligned, with a length in whole pages%s, for %s",
            to_end_ok ? " (or to the end of the mapping)" : "", what);
-  throw_out_of_range(env, "offset", range, c->offset);
+  mmio_throw_out_of_range(env, "offset", range, c->offset);
   return false;
 }

@@ -25,7 +25,7 @@ typedef struct {
 
 /* Fill `view` from a TypedArray or DataView; false with a TypeError pending
  * when `value` is neither. */
-bool get_view(napi_env env, napi_value value, view_t *view);
+bool mmio_get_view(napi_env env, napi_value value, view_t *view);
 
 /* A call on a byte range of a live mapping: args[0..2] are (view, offset,
  * length), further arguments follow. */
@@ -43,20 +43,20 @@ typedef struct {
 
 /* False with ERR_MMAP_IO_FAULT pending when the mapping saw a fault
  * (fault.h): then it refuses every call but unmap(). */
-bool check_no_fault(napi_env env, const mapping_t *m);
+bool mmio_check_no_fault(napi_env env, const mapping_t *m);
 
 /* Read `argc` arguments and resolve the range; false with an exception
  * pending when the view is not of a live mapping, the mapping saw a fault,
  * or the range leaves it. */
-bool begin(napi_env env, napi_callback_info info, size_t argc, call_t *c);
+bool mmio_begin(napi_env env, napi_callback_info info, size_t argc, call_t *c);
 
 /* For calls that change whole pages (advice that discards data,
  * protection): the range must start on a page and end on one, or at the end
  * of the mapping when `to_end_ok` (the rest of that last page is past the
  * ArrayBuffer, out of every view's reach). False with a RangeError pending
  * otherwise. */
-bool check_whole_pages(napi_env env, const call_t *c, bool to_end_ok, const char *what);
+bool mmio_check_whole_pages(napi_env env, const call_t *c, bool to_end_ok, const char *what);
 
-size_t pages_of(size_t len);
+size_t mmio_pages_of(size_t len);
 
 #endif

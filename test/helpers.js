@@ -7,6 +7,7 @@ const fs = require('fs')
 const os = require('os')
 const path = require('path')
 const { spawnSync, execFileSync } = require('child_process')
+const { description } = require('../scripts/build-description')
 
 const root = path.join(__dirname, '..')
 // The C compiler for test-only builds (the LD_PRELOAD shim, the hooked
@@ -327,13 +328,15 @@ function hookedPackage () {
   if (!fs.existsSync(path.join(include, 'node_api.h'))) include = '/usr/include/node'
   const san = sanitized ? ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g'] : []
   const objects = []
-  for (const f of fs.readdirSync(path.join(root, 'src'))) {
-    if (!f.endsWith('.c') || f.endsWith('_win.c')) continue
+  // Sources, defines and flags as binding.gyp gives them.
+  const build = description('linux')
+  for (const source of build.sources) {
+    const f = path.basename(source)
     // The OS layer makes no Node-API calls, and sets its own feature macros.
     const hooks = f.startsWith('os_') ? [] : ['-include', path.join(root, 'test', 'native', 'napi-hooks.h')]
     const object = path.join(hookedDir, `${f}.o`)
-    const r = spawnSync(cc, ['-std=c11', '-O1', '-fPIC', ...san, '-DNAPI_VERSION=8', '-I', include, ...hooks,
-      '-c', '-o', object, path.join(root, 'src', f)], { encoding: 'utf8' })
+    const r = spawnSync(cc, [...build.cflags, '-O1', '-fPIC', ...san, ...build.defines.map((x) => `-D${x}`),
+      '-I', include, ...hooks, '-c', '-o', object, path.join(root, source)], { encoding: 'utf8' })
     if (r.status !== 0) throw new Error(`compiling ${f} with the test hooks failed:\n${r.stderr.slice(0, 2000)}`)
     objects.push(object)
   }
