@@ -432,6 +432,71 @@ int mmio_os_protect(void *addr, size_t len, int prot) {
 }
 
 #if defined(__linux__)
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000 /* Linux 4.17; a mere hint before */
+#endif
+
+/* What the kernel says of the mapping that holds an address. */
+typedef struct {
+  unsigned long start, end;          /* its extent (merged neighbours included) */
+  unsigned long major, minor, inode; /* the file it maps; inode 0: none */
+  bool readable;
+} vma_info_t;
+
+/* The kernel mapping that holds `addr`: 0, or ENOSYS when none does or the
+ * kernel cannot say. */
+static int vma_of(const void *addr, vma_info_t *v) {
+  static int query_works = 1;
+  char line[512];
+  int result = -ENOSYS, fd;
+  FILE *f;
+  if (__atomic_load_n(&query_works, __ATOMIC_RELAXED) &&
+      (fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)) >= 0) {
+    struct procmap_query_v1 q;
+    memset(&q, 0, sizeof q);
+    q.size = sizeof q;
+    q.query_addr = (uint64_t)(uintptr_t)addr;
+    if (ioctl(fd, PROCMAP_QUERY_IOCTL, &q) == 0) {
+      v->start = (unsigned long)q.vma_start;
+      v->end = (unsigned long)q.vma_end;
+      v->readable = (q.vma_flags & 1) != 0; /* PROCMAP_QUERY_VMA_READABLE */
+      v->major = q.dev_major;
+      v->minor = q.dev_minor;
+      v->inode = (unsigned long)q.inode;
+      result = 0;
+    } else if (errno == ENOTTY || errno == EINVAL || errno == ENOSYS) {
+      __atomic_store_n(&query_works, 0, __ATOMIC_RELAXED); /* an older kernel, or qemu */
+    }
+    close(fd);
+    if (result == 0) return 0;
+  }
+  /* Else the line of /proc/self/maps whose range contains the address (the
+   * kernel may have merged the mapping with a neighbour, so it need not
+   * start there): "start-end perms offset major:minor inode path". */
+  if ((f = fopen("/proc/self/maps", "re")) == NULL) return -ENOSYS;
+  while (fgets(line, sizeof line, f) != NULL) {
+    size_t n = strlen(line);
+    bool whole = n > 0 && line[n - 1] == '\n';
+    char perms[8] = "";
+    if (sscanf(line, "%lx-%lx %7s %*x %lx:%lx %lu", &v->start, &v->end, perms, &v->major, &v->minor,
+               &v->inode) == 6 &&
+        (unsigned long)(uintptr_t)addr >= v->start && (unsigned long)(uintptr_t)addr < v->end) {
+      v->readable = perms[0] == 'r';
+      result = 0;
+    }
+    /* A path longer than the buffer: skip the rest of its line. */
+    while (!whole && fgets(line, sizeof line, f) != NULL) {
+      n = strlen(line);
+      whole = n > 0 && line[n - 1] == '\n';
+    }
+    if (result == 0) break;
+  }
+  fclose(f);
+  return result;
+}
+#endif
+
+#if defined(__linux__)
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif
@@ -455,6 +520,63 @@ static int dontunmap_works(void) {
     if (a != MAP_FAILED) munmap(a, len);
   }
   return known;
+}
+
+/* A range of `len` that no one else has the address of, to move a mapping
+ * into. Shared anonymous memory is a new object each time, which the
+ * kernel merges with no neighbour: a mapping that spans exactly this range
+ * later is the reservation itself, untouched. No memory is charged for it
+ * (PROT_NONE, MAP_NORESERVE). */
+static char *reserve(size_t len) {
+  void *r = mmap(NULL, len, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return r == MAP_FAILED ? NULL : r;
+}
+
+/* After a move into the first `head` bytes of reservation `r` failed. With
+ * MREMAP_FIXED the kernel unmaps the target before it moves, and may fail
+ * after that: the head may be a hole, which another thread may have mapped
+ * since. Only what is still the reservation's goes back: all of it when it
+ * is one mapping still; else the tail, which the move never touched, and
+ * the head if it is a hole (refilled by us, then unmapped). A head the
+ * kernel cannot tell us about stays reserved: lost address space, never
+ * another thread's mapping unmapped. */
+static void unreserve_after_failure(char *r, size_t head, size_t len) {
+  vma_info_t v;
+  void *q;
+  if (vma_of(r, &v) == 0 && v.start == (uintptr_t)r && v.end == (uintptr_t)r + len) {
+    munmap(r, len);
+    return;
+  }
+  munmap(r + head, len - head);
+  q = mmap(r, head, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+           -1, 0);
+  if (q != MAP_FAILED) munmap(q, head); /* r: the hole; elsewhere: a kernel without NOREPLACE */
+}
+
+/* Moves the page tables of [addr, addr + old_len) into the head of a new
+ * reservation of new_len (MREMAP_FIXED replaces nothing but our own
+ * reservation there), leaving the old range mapped (MREMAP_DONTUNMAP), then
+ * frees the reservation's tail and grows into it in place: one move of the
+ * page tables instead of two. Another thread that maps into the freed tail
+ * meanwhile only makes the growth move them again. MAP_FAILED when this
+ * could not be done: nothing changed, and the old range is as it was. */
+static void *move_into_reservation(void *addr, size_t old_len, size_t new_len, bool shared) {
+  char *r = reserve(new_len);
+  void *p, *grown;
+  if (r == NULL) return MAP_FAILED;
+  p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED, r);
+  if (p == MAP_FAILED) {
+    unreserve_after_failure(r, old_len, new_len);
+    return MAP_FAILED;
+  }
+  munmap(r + old_len, new_len - old_len);
+  if ((grown = mremap(p, old_len, new_len, 0)) != MAP_FAILED) return grown;
+  if ((grown = mremap(p, old_len, new_len, MREMAP_MAYMOVE)) != MAP_FAILED) return grown;
+  /* The old range was never unmapped: still ours. A shared mapping's copy
+   * is dropped (no one has its address); a private one's pages move back. */
+  if (shared) munmap(p, old_len);
+  else mremap(p, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);
+  return MAP_FAILED;
 }
 #endif
 
@@ -487,18 +609,27 @@ int mmio_os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64
   /* The page tables to a new range, the old range left mapped (shared: to
    * the same pages, which fault in again only if a stale pointer touches
    * them; private: to nothing of value, until the caller's placeholder),
-   * then grown where it is or moved again with its page tables. Neither
-   * call uses MREMAP_FIXED, so a failure leaves no hole anywhere. */
-  if (dontunmap_works() &&
-      (p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL)) != MAP_FAILED) {
-    if ((grown = mremap(p, old_len, new_len, MREMAP_MAYMOVE)) != MAP_FAILED) {
-      *new_addr = grown;
+   * then grown: into a reservation made for it when the system allows,
+   * else wherever the kernel puts it. */
+  if (dontunmap_works()) {
+    if ((p = move_into_reservation(addr, old_len, new_len, shared)) == MAP_FAILED &&
+        (p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL)) !=
+            MAP_FAILED) {
+      /* Neither call uses MREMAP_FIXED: a failure leaves no hole. */
+      if ((grown = mremap(p, old_len, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) {
+        /* Back over the old range, which was never unmapped: still ours. */
+        if (shared) munmap(p, old_len); /* no one has its address */
+        else mremap(p, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);
+        p = MAP_FAILED;
+      } else {
+        p = grown;
+      }
+    }
+    if (p != MAP_FAILED) {
+      *new_addr = p;
       *how = shared ? REMAP_DUPLICATE : REMAP_MOVED;
       return 0;
     }
-    /* Back over the old range, which was never unmapped: still ours. */
-    if (shared) munmap(p, old_len); /* no one has its address */
-    else mremap(p, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);
     if (!shared) return -ENOMEM;
   }
   if (!shared) return -ENOTSUP; /* mmio_os_remap_supported() said so */
@@ -544,62 +675,6 @@ void mmio_os_unremap(void *addr, size_t old_len, void *new_addr, size_t new_len,
 #endif
 }
 
-#if defined(__linux__)
-
-/* The device and inode of the file mapped at `addr` (0 when it maps no
- * file) and whether it may be read: 0, or ENOSYS when the kernel cannot
- * say. */
-static int mapped_file_of(void *addr, unsigned long *major, unsigned long *minor,
-                          unsigned long *inode, bool *readable) {
-  static int query_works = 1;
-  char line[512];
-  unsigned long start, end;
-  int result = -ENOSYS, fd;
-  FILE *f;
-  if (__atomic_load_n(&query_works, __ATOMIC_RELAXED) &&
-      (fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)) >= 0) {
-    struct procmap_query_v1 q;
-    memset(&q, 0, sizeof q);
-    q.size = sizeof q;
-    q.query_addr = (uint64_t)(uintptr_t)addr;
-    if (ioctl(fd, PROCMAP_QUERY_IOCTL, &q) == 0) {
-      *readable = (q.vma_flags & 1) != 0; /* PROCMAP_QUERY_VMA_READABLE */
-      *major = q.dev_major;
-      *minor = q.dev_minor;
-      *inode = (unsigned long)q.inode;
-      result = 0;
-    } else if (errno == ENOTTY || errno == EINVAL || errno == ENOSYS) {
-      __atomic_store_n(&query_works, 0, __ATOMIC_RELAXED); /* an older kernel, or qemu */
-    }
-    close(fd);
-    if (result == 0) return 0;
-  }
-  /* Else the line of /proc/self/maps whose range contains the address (the
-   * kernel may have merged the mapping with a neighbour, so it need not
-   * start there): "start-end perms offset major:minor inode path". */
-  if ((f = fopen("/proc/self/maps", "re")) == NULL) return -ENOSYS;
-  while (fgets(line, sizeof line, f) != NULL) {
-    size_t n = strlen(line);
-    bool whole = n > 0 && line[n - 1] == '\n';
-    char perms[8] = "";
-    if (sscanf(line, "%lx-%lx %7s %*x %lx:%lx %lu", &start, &end, perms, major, minor, inode) ==
-            6 &&
-        (unsigned long)(uintptr_t)addr >= start && (unsigned long)(uintptr_t)addr < end) {
-      *readable = perms[0] == 'r';
-      result = 0;
-    }
-    /* A path longer than the buffer: skip the rest of its line. */
-    while (!whole && fgets(line, sizeof line, f) != NULL) {
-      n = strlen(line);
-      whole = n > 0 && line[n - 1] == '\n';
-    }
-    if (result == 0) break;
-  }
-  fclose(f);
-  return result;
-}
-#endif
-
 int mmio_os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_extra_t *extra) {
   struct stat st;
   (void)extra;
@@ -608,12 +683,11 @@ int mmio_os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_e
   *size = (uint64_t)st.st_size;
 #if defined(__linux__)
   {
-    unsigned long major, minor, inode;
-    bool readable;
-    int err = mapped_file_of(addr, &major, &minor, &inode, &readable);
+    vma_info_t v;
+    int err = vma_of(addr, &v);
     if (err != 0) return err;
-    return inode == (unsigned long)st.st_ino && major == major(st.st_dev) &&
-                   minor == minor(st.st_dev)
+    return v.inode == (unsigned long)st.st_ino && v.major == major(st.st_dev) &&
+                   v.minor == minor(st.st_dev)
                ? 0
                : -EINVAL;
   }
@@ -625,10 +699,9 @@ int mmio_os_fd_is_mapped_file(int64_t fd, void *addr, uint64_t *size, const os_e
 
 int mmio_os_readable(void *addr) {
 #if defined(__linux__)
-  unsigned long major, minor, inode;
-  bool readable = false;
-  int err = mapped_file_of(addr, &major, &minor, &inode, &readable);
-  return err != 0 ? err : readable ? 1 : 0;
+  vma_info_t v;
+  int err = vma_of(addr, &v);
+  return err != 0 ? err : v.readable ? 1 : 0;
 #else
   (void)addr;
   return -ENOSYS;

@@ -252,6 +252,41 @@ FILE *fopen64(const char *path, const char *mode) {
   return real(path, mode);
 }
 WRAP(int, mincore, (void *a, size_t l, unsigned char *v), (a, l, v))
+/* MMAP_IO_REMAP_FIXED=before|hole|taken: the addon's move into a
+ * reservation (mremap() with MREMAP_FIXED and MREMAP_DONTUNMAP) fails with
+ * ENOMEM before the kernel unmapped the target (before), after it (hole),
+ * or after it with another mapping put in the hole at once, as another
+ * thread could (taken). Each such failure appends a line to
+ * MMAP_IO_REMAP_LOG: the mode and the address of the hole. */
+void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
+  static void *(*real)(void *, size_t, size_t, int, ...);
+  const char *mode = getenv("MMAP_IO_REMAP_FIXED"), *log = getenv("MMAP_IO_REMAP_LOG");
+  void *target = NULL;
+  if (flags & MREMAP_FIXED) {
+    va_list ap;
+    va_start(ap, flags);
+    target = va_arg(ap, void *);
+    va_end(ap);
+  }
+  if (!real) real = (void *(*)(void *, size_t, size_t, int, ...))dlsym(RTLD_NEXT, "mremap");
+  if (mode && (flags & MREMAP_FIXED) && (flags & 4) && ours(__builtin_return_address(0))) {
+    if (strcmp(mode, "before") != 0) munmap(target, new_len);
+    if (strcmp(mode, "taken") == 0)
+      mmap(target, new_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (log) {
+      char line[64];
+      int fd = ((int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open"))(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+      int n = snprintf(line, sizeof line, "%s %lx\\n", mode, (unsigned long)target);
+      if (fd >= 0) {
+        ((ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write"))(fd, line, (size_t)n);
+        close(fd);
+      }
+    }
+    errno = ENOMEM;
+    return MAP_FAILED;
+  }
+  return real(old, old_len, new_len, flags, target);
+}
 WRAP(ssize_t, process_vm_readv, (pid_t p, const struct iovec *l, unsigned long ln, const struct iovec *r, unsigned long rn, unsigned long f), (p, l, ln, r, rn, f))
 `)
   execFileSync(cc, ['-shared', '-fPIC', '-O2', '-o', shim, src, '-ldl'])

@@ -460,6 +460,21 @@ describe('remap() against other threads and pending native calls', function () {
       assert.strictEqual(r.stillMapped, true)
     }
   })
+  it('that moves into a reservation made for it: when that move fails (before the kernel freed the target, after, or with another mapping put there meanwhile) it moves the other way, and gives back the whole reservation but nothing else', function () {
+    if (!isLinux || emulated) skip(this, 'an LD_PRELOAD shim for the host\'s C library, and MREMAP_DONTUNMAP')
+    const cases = [['before', {}], ['hole', {}], ['taken', {}], ['before', { MMAP_IO_FAIL: 'ioctl', MMAP_IO_FAIL_ERRNO: '25' }], ['hole', { MMAP_IO_FAIL: 'ioctl', MMAP_IO_FAIL_ERRNO: '25' }]]
+    for (const [mode, extra] of cases) {
+      const d = dir()
+      const log = path.join(d, 'log')
+      const file = tmpFile(Buffer.alloc(16 * P, 0x61))
+      const r = child('remap-reservation.js', [file, log], [], { LD_PRELOAD: failShim(), MMAP_IO_REMAP_FIXED: mode, MMAP_IO_REMAP_LOG: log, ...extra })
+      const what = `${mode}${extra.MMAP_IO_FAIL ? ' (no PROCMAP_QUERY)' : ''}: ${JSON.stringify(r)}`
+      assert.strictEqual(r.failures.length, 1, what) // the shim failed one move into a reservation
+      assert.strictEqual(r.wrong, 0, what) // every remap() kept the contents
+      assert.strictEqual(r.reservations, 0, what) // no part of a reservation left behind
+      if (mode === 'taken') assert.strictEqual(r.takenKept, true, what) // the other mapping is still there
+    }
+  })
 })
 
 describe('the append-only log example', function () {
