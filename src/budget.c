@@ -1,6 +1,8 @@
 /* The process's mapping budget: see budget.h. */
 #include "budget.h"
 
+#include <stdatomic.h>
+
 #include "os.h"
 
 /* A refused call reads the real count again only after this long, unless
@@ -14,9 +16,11 @@ static size_t ceiling;    /* 0: the OS sets no limit */
 static size_t estimate;   /* an upper bound of the real count */
 static size_t checkpoint; /* read the real count again past this */
 static size_t last_count;
-static bool refused;          /* the last count refused a call */
-static bool released;         /* something was released since the last count */
-static uint64_t refused_when; /* when that count was read (ms) */
+static bool refused;                /* the last count refused a call */
+static bool released;               /* something was released since the last count */
+static uint64_t refused_when;       /* when that count was read (ms) */
+static atomic_size_t from_handlers; /* charged by signal handlers, not yet in estimate */
+static atomic_size_t seen;          /* the estimate, for signal handlers */
 
 void mmio_budget_init(void) {
   size_t limit = mmio_os_map_count_limit();
@@ -49,6 +53,7 @@ static void recount(void) {
 bool mmio_budget_take(size_t n) {
   bool ok = true;
   mmio_os_spin_lock(&lock);
+  estimate += atomic_exchange_explicit(&from_handlers, 0, memory_order_relaxed);
   if (ceiling != 0 && estimate + n > checkpoint) {
     uint64_t now = mmio_os_monotonic_ms();
     if (refused && !released && now - refused_when < REFUSED_RECOUNT_MS) {
@@ -61,6 +66,7 @@ bool mmio_budget_take(size_t n) {
     }
   }
   if (ok) estimate += n;
+  atomic_store_explicit(&seen, estimate, memory_order_relaxed);
   mmio_os_spin_unlock(&lock);
   return ok;
 }
@@ -68,7 +74,19 @@ bool mmio_budget_take(size_t n) {
 void mmio_budget_charge(size_t n) {
   mmio_os_spin_lock(&lock);
   estimate += n;
+  atomic_store_explicit(&seen, estimate, memory_order_relaxed);
   mmio_os_spin_unlock(&lock);
+}
+
+void mmio_budget_charge_async(size_t n) {
+  atomic_fetch_add_explicit(&from_handlers, n, memory_order_relaxed);
+}
+
+bool mmio_budget_room_async(size_t n) {
+  size_t c = ceiling;
+  return c == 0 || atomic_load_explicit(&seen, memory_order_relaxed) +
+                           atomic_load_explicit(&from_handlers, memory_order_relaxed) + n <=
+                       c;
 }
 
 void mmio_budget_released(void) {

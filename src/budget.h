@@ -11,10 +11,12 @@
  * worker thread needs about fifty). Reading the count costs time
  * proportional to it (11 ms at 20,000 mappings), so each call adds an upper
  * bound of what it may add to an estimate, and the real count is read again
- * only once the estimate has used half of what was left: once while a loop
- * goes from nothing to 16,000 mappings, 8 times to the ceiling. Other copies
- * of the addon in the process read the same real count, so two of them
- * together stay under the ceiling, and four under the kernel's limit. Once a call is
+ * only once the estimate has used an eighth of what was left: 8 times while
+ * a loop goes from nothing to 20,000 mappings. Each copy of the addon in the
+ * process keeps its own estimate and may add its step on a reading another
+ * copy has made stale: with eighths, nine copies together stay under the
+ * kernel's limit (with halves, four did not). Changes the fault handler
+ * makes ('zero' policy) are charged too, from the handler. Once a call is
  * refused, the next ones are refused without reading the count again until
  * this copy has released a range or 100 ms have passed: a refused call costs
  * microseconds, not a read of /proc/self/maps.
@@ -32,6 +34,11 @@ bool mmio_budget_take(size_t n);
 /* After a call that may have added up to `n` mappings and cannot be
  * refused (releasing memory). */
 void mmio_budget_charge(size_t n);
+/* The same from a signal handler (lock-free): counted at the next call. */
+void mmio_budget_charge_async(size_t n);
+/* Whether `n` more mappings fit under the ceiling by the last estimate
+ * (lock-free, for a signal handler; it cannot read the real count). */
+bool mmio_budget_room_async(size_t n);
 /* Something was given back: the next refused call reads the count again. */
 void mmio_budget_released(void);
 /* The ceiling, and the count last read (0 when there is no limit). */

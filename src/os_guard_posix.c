@@ -330,6 +330,7 @@ static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cau
                              (v->executable ? PROT_EXEC : 0)
                        : PROT_READ | (hit->writable ? PROT_WRITE : 0);
   bool ok = true, tail = cause != CAUSE_IO;
+  if (!mmio_fault_change_allowed()) return FIX_FAILED;
   if (!mmio_fault_change_begin(hit, &zeroed)) return FIX_STALE;
   from = zeroed != 0 ? zeroed : end;
   if (at < from) {
@@ -348,9 +349,11 @@ static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cau
 static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr, const vma_t *v) {
 #if defined(__linux__) && defined(MREMAP_FIXED)
   uintptr_t at = addr & ~(page - 1), zeroed;
-  void *copy = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *copy = MAP_FAILED;
   struct iovec local, remote;
   bool ok;
+  if (mmio_fault_change_allowed())
+    copy = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (copy == MAP_FAILED) return FIX_FAILED;
   /* The page's bytes through the kernel, which reports a page past the end
    * of a truncated file (EFAULT: the copy stays zeros) instead of raising

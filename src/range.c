@@ -135,7 +135,9 @@ static void release(range_t *r) {
     case RANGE_MAPPED: mmio_os_unmap(r->base, r->span, &r->extra); break;
     case RANGE_PLACEHOLDER:
       if (release_later(r)) return;
-      mmio_os_release(r->base, r->span);
+      /* Refused (the kernel cannot split a mapping): still reserved, and
+       * counted as waiting; the next settle() tries again. */
+      if (mmio_os_release(r->base, r->span) != 0) return;
       count(&waiting_ranges, &waiting_bytes, r, -1);
       break;
     case RANGE_RELEASING: /* its batch gives it back */
@@ -201,7 +203,10 @@ void mmio_range_keep_pages(range_t *r, bool kept) {
   settle(r);
 }
 
-void mmio_range_grow(range_t *r, size_t span) { r->span = span; }
+void mmio_range_grow(range_t *r, size_t span) {
+  r->span = span;
+  if (span > RANGE_BATCH_MAX_SPAN) r->batchable = false; /* the batch holds small ones only */
+}
 
 void mmio_range_pin(range_t *r) { r->pins++; }
 
@@ -242,7 +247,9 @@ void mmio_range_discard(range_t *r) {
 
 /* ---- batches -------------------------------------------------------------- */
 
-bool mmio_range_batch_pending(const range_env_t *env) { return env->batched != 0; }
+bool mmio_range_batch_pending(const range_env_t *env) {
+  return env->batched != 0 || env->nreleasing != 0;
+}
 
 /* By address (a few entries: insertion sort), so that adjacent ranges form
  * runs that one call replaces or gives back. */

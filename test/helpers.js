@@ -115,7 +115,8 @@ function mappingCount () {
 
 // A shared object that makes the system calls named in MMAP_IO_FAIL (comma
 // separated) fail with errno MMAP_IO_FAIL_ERRNO (default EIO) when the addon
-// makes them; V8's own calls go through. MMAP_IO_FAIL_ADVICE limits madvise
+// makes them (while the file MMAP_IO_FAIL_WHILE exists, if set); V8's own
+// calls go through. MMAP_IO_FAIL_ADVICE limits madvise
 // failures to one advice value. MMAP_IO_COUNT_FILE names a file where it
 // keeps how many times the addon has read /proc/self/maps.
 let shim
@@ -137,7 +138,8 @@ function failShim () {
 #include <sys/uio.h>
 static int fail(const char *name, void *caller) {
   Dl_info info;
-  const char *list = getenv("MMAP_IO_FAIL");
+  const char *list = getenv("MMAP_IO_FAIL"), *while_file = getenv("MMAP_IO_FAIL_WHILE");
+  if (while_file && access(while_file, F_OK) != 0) return 0;
   if (!dladdr(caller, &info) || !info.dli_fname || (!strstr(info.dli_fname, "mmap_io") && !strstr(info.dli_fname, "mmap-io.node"))) return 0;
   size_t n = strlen(name);
   const char *p = list;
@@ -171,6 +173,7 @@ int madvise(void *a, size_t l, int v) {
   return real(a, l, v);
 }
 WRAP(int, msync, (void *a, size_t l, int f), (a, l, f))
+WRAP(int, munmap, (void *a, size_t l), (a, l))
 /* ioctl (PROCMAP_QUERY) can fail like the others. */
 int ioctl(int fd, unsigned long request, ...) {
   static int (*real)(int, unsigned long, ...);

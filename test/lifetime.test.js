@@ -37,6 +37,16 @@ function mappingsOf (file, mapped) {
 describe('unmap()', function () {
   afterEach(closeFds)
 
+  it('placeholders the kernel refuses to give back stay reserved and counted, past the release batch\'s 64, and go back once it allows', function () {
+    if (!isLinux || emulated) skip(this, 'an LD_PRELOAD shim for the host\'s C library')
+    const flag = path.join(scratch, `refuse-${process.pid}`)
+    const r = JSON.parse(assertChildOk(runScript(path.join(__dirname, 'fixtures', 'release-refused.js'),
+      [path.join(__dirname, '..'), tmpFile(Buffer.alloc(16 * PAGESIZE)), flag], { env: { ...process.env, LD_PRELOAD: failShim(), MMAP_IO_FAIL: 'munmap', MMAP_IO_FAIL_ERRNO: '12', MMAP_IO_FAIL_WHILE: flag } }, runtimeFlags(['--expose-gc']))))
+    process.stdout.write(`      refused: ${r.refused} waiting; after munmap() works again: ${r.after}\n`)
+    assert.strictEqual(r.refused, 100) // each still reserved, each counted
+    assert.ok(r.after < 64, JSON.stringify(r)) // the batch gave them back
+  })
+
   it('releases the mapping now and empties every view of it', function () {
     const { file, buf } = mapFile()
     const sub = buf.subarray(PAGESIZE, 2 * PAGESIZE)
