@@ -511,18 +511,31 @@ place in the list, and writes no results file).
 ## Where mmap-io is slower, and why
 
 - **1. map + read + unmap of one page** costs more than the C loop, all of
-  it in user time. Over 600,000 cycles: system time about 6.2 µs per cycle,
-  the same as C's 6.3 (the placeholder that keeps an unmapped range reserved
-  until its ArrayBuffer is collected is made for up to 16 adjacent small
-  ranges in one call, which pays for Node's TLB shoot-downs); user time about 2.8 µs
-  against C's 0.3. In user time (\`perf record\`) most is Node and V8 (an
-  external Buffer needs a finalizer record, a global handle and an
-  "untransferable" marker that changes the ArrayBuffer's shape, the weak
-  handle that tells mmap-io when the ArrayBuffer is collected is another,
-  and the malloc/free behind them), about a quarter libc; mmap-io's own C is
-  about 9% and its JavaScript (validation included) about 2%. The same loop
-  built from the source before placeholders took 1.41 times C in a run where
-  this one took 1.31.
+  it in user time. The kernel's part is the same: an unmapped small range
+  becomes a placeholder with up to 63 neighbours in one call, and collected
+  placeholders go back up to 64 at a time, adjacent ones in one munmap()
+  (which pays for Node's TLB shoot-downs once per batch). The rest is Node
+  and V8 (an external Buffer needs a finalizer record, a global handle and an
+  "untransferable" marker that changes the ArrayBuffer's shape, and the
+  malloc/free behind them), about a quarter libc; mmap-io's own C is about
+  9% and its JavaScript (validation included) about 2%. The row counts the
+  event-loop turns after the loop, where deferred work and finalizers run.
+- **2. map + read with 20,000 Buffers kept, against @riaskov/mmap-io 1.x**:
+  two costs the peer does not pay. Each map() asks the kernel whether the
+  descriptor is a socket (getsockopt, about 1 µs here: a TCP socket maps, and
+  its first read would be a SIGBUS; mmap-io throws ENODEV instead). And the
+  mapping budget reads the kernel's count (/proc/self/maps, time
+  proportional to it) 8 times on the way to 20,000 mappings: an eighth of
+  the way to the ceiling each time, because every copy of the addon in a
+  process counts on its own (half-way read it twice and made the row about
+  7% faster, but let four copies of the addon crash the process). The
+  peer's own distance from C (row 2c) is Node's cost of an external Buffer.
+- **8b. growing a written mapping**: remap() moves the page tables once
+  (into a reservation of the new length) and keeps the old range mapped
+  until nothing can reach it; beside the C loop it pays V8's garbage
+  collection that a new 2 GiB external ArrayBuffer triggers (V8 counts its
+  length as external memory, whatever mmap-io reports; a few ms here), which
+  unmap + map pays too.
 - **10. The command against vmtouch**: the work itself is close to vmtouch's
   (mincore and posix_fadvise are the same system calls), but every run of the
   command first starts Node, about 80 ms, longer than a whole vmtouch stat of
