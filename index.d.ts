@@ -235,21 +235,22 @@ declare namespace mmap {
   /**
    * msync() the view. Without `blocking` (or with false) it schedules the
    * write-back (MS_ASYNC); with true it returns once the data is on disk
-   * (MS_SYNC). `invalidate` adds MS_INVALIDATE. (A number in second place
-   * is an offset, as in 1.x.)
+   * (MS_SYNC). `invalidate` adds MS_INVALIDATE. Both are read as booleans,
+   * as 1.x read them. (A number in second place is an offset, as in 1.x.)
    */
-  function sync (view: MappedView, blocking?: boolean | null, invalidate?: boolean | null): void
+  function sync (view: MappedView, blocking?: boolean | null, invalidate?: unknown): void
   /**
    * msync() `length` bytes from `offset`; a missing, null or 0 length (0 as
-   * in 1.x) means the rest of the view. As in 1.x code, `blocking` may also
-   * be msync()'s flags: MS_SYNC or MS_ASYNC, optionally | MS_INVALIDATE.
+   * in 1.x) means the rest of the view. `blocking` may also be a number, as
+   * in 1.x code: any nonzero number waits for the disk (MS_SYNC), MS_ASYNC
+   * included, and the MS_INVALIDATE bit adds invalidation; 0 schedules.
    */
   function sync (
     view: MappedView,
     offset: Integer | null,
     length?: Integer | null,
     blocking?: boolean | number | null,
-    invalidate?: boolean | null
+    invalidate?: unknown
   ): void
 
   /** Pages of the range that are not resident and that are: `[unmappedPages, mappedPages]`. */

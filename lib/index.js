@@ -45,7 +45,6 @@ const REFUSED_FLAGS = Object.entries(binding.refusedFlags)
 // Any bit of those outside the harmless MAP_* flags: map() looks at the list
 // only when flags have one.
 const REFUSED_BITS = REFUSED_FLAGS.reduce((bits, [, [value]]) => bits | (value & ~MAP_MASK), 0)
-const MS_MASK = C.MS_SYNC | C.MS_ASYNC | C.MS_INVALIDATE
 
 // null, like undefined, stands for an optional argument's default, as in
 // Node's fs.
@@ -290,19 +289,13 @@ function sync (buffer, offset, length, blocking, invalidate) {
   }
   if (length === 0 || length === 0n) length = undefined
   const [from, len] = range(buffer, offset, length)
-  let wait = false
-  if (typeof blocking === 'number') {
-    validateInteger(blocking, 'blocking', 0, INT32_MAX)
-    if ((blocking & ~MS_MASK) !== 0 || ((blocking & C.MS_SYNC) !== 0 && (blocking & C.MS_ASYNC) !== 0)) {
-      throw invalidArgValue('blocking',
-        'must be a boolean, or MS_SYNC or MS_ASYNC optionally combined with MS_INVALIDATE', blocking)
-    }
-    wait = (blocking & C.MS_SYNC) !== 0
-  } else if (given(blocking)) {
-    wait = validateBoolean(blocking, 'blocking')
-  }
-  let drop = given(invalidate) ? validateBoolean(invalidate, 'invalidate') : false
-  if (typeof blocking === 'number' && (blocking & C.MS_INVALIDATE) !== 0) drop = true
+  // As 1.x read them: any truthy value blocks, and any truthy value
+  // invalidates. A number never asks for less than 1.x did: every nonzero
+  // number waits for the disk (MS_SYNC), MS_ASYNC (1) included, since 1.x
+  // code passes 1 for "blocking"; the MS_INVALIDATE bit adds invalidation.
+  const wait = Boolean(blocking)
+  let drop = Boolean(invalidate)
+  if (typeof blocking === 'number' && Number.isInteger(blocking) && (blocking & C.MS_INVALIDATE) !== 0) drop = true
   if (!isEmptyFile(buffer)) binding.sync(buffer, from, len, wait, drop)
 }
 
