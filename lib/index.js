@@ -97,6 +97,22 @@ const lengthOf = (view) => view.buffer.byteLength === 0 ? 0 : view.byteLength
 
 // [offset, length] of a range inside `view`, in bytes; length defaults to
 // the rest of the view.
+// 1.x's positional functions (map, advise, sync, incore) read sizes,
+// offsets, lengths and advice through C++ integer conversions: a fraction
+// truncated toward zero and (but for the arguments it checked with
+// IsNumber) a numeric string read as its number. Code that divides sizes
+// relies on it, so those functions take them so; NaN, infinities,
+// negatives and values out of range still throw, and every other function
+// stays strict.
+function as1x (value, strings = true) {
+  if (strings && typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value)
+    if (!Number.isNaN(n)) value = n
+  }
+  if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return Math.trunc(value)
+  return value
+}
+
 function range (view, offset, length) {
   const size = lengthOf(view)
   const from = given(offset) ? toInteger(offset, 'offset', 0, size) : 0
@@ -170,9 +186,9 @@ function runtimeName () {
 const sharedBuffer = (sab, offset = 0, length = sab.byteLength - offset) => Buffer.from(sab, offset, length)
 
 function map (size, protection, flags, fd, offset, advise, options) {
-  if (!given(offset)) offset = 0
-  if (!given(advise)) advise = 0
-  const len = toInteger(size, 'size', 1, MAX_LENGTH)
+  offset = given(offset) ? as1x(offset) : 0
+  advise = given(advise) ? as1x(advise) : 0
+  const len = toInteger(as1x(size, false), 'size', 1, MAX_LENGTH)
   validateProtection(protection, 'protection')
   validateInteger(flags, 'flags', 0, INT32_MAX)
   if ((flags & REFUSED_BITS) !== 0) {
@@ -265,8 +281,12 @@ function unmap (buffer) {
 function advise (buffer, offset, length, advice) {
   validateView(buffer, 'buffer')
   if (arguments.length <= 2) {
-    advice = offset
+    advice = as1x(offset, false)
     offset = length = undefined
+  } else {
+    offset = as1x(offset, false)
+    length = as1x(length)
+    advice = as1x(advice)
   }
   const [from, len] = range(buffer, offset, length)
   validateAdvice(advice, 'advice')
@@ -276,10 +296,8 @@ function advise (buffer, offset, length, advice) {
 }
 
 // sync(buffer), sync(buffer, blocking[, invalidate]) or
-// sync(buffer, offset[, length[, blocking[, invalidate]]]). blocking may
-// also be msync()'s flags, as 1.x code passes them: MS_SYNC or MS_ASYNC,
-// optionally | MS_INVALIDATE. length 0 means to the end of the buffer, as
-// in 1.x.
+// sync(buffer, offset[, length[, blocking[, invalidate]]]). length 0 means
+// to the end of the buffer, as in 1.x.
 function sync (buffer, offset, length, blocking, invalidate) {
   validateView(buffer, 'buffer')
   if (typeof offset === 'boolean') {
@@ -287,6 +305,8 @@ function sync (buffer, offset, length, blocking, invalidate) {
     blocking = offset
     offset = length = undefined
   }
+  offset = as1x(offset)
+  length = as1x(length)
   if (length === 0 || length === 0n) length = undefined
   const [from, len] = range(buffer, offset, length)
   // As 1.x read them: any truthy value blocks, and any truthy value
@@ -302,7 +322,7 @@ function sync (buffer, offset, length, blocking, invalidate) {
 // incore(buffer[, offset[, length]]) -> [unmappedPages, mappedPages]
 function incore (buffer, offset, length) {
   validateView(buffer, 'buffer')
-  const [from, len] = range(buffer, offset, length)
+  const [from, len] = range(buffer, as1x(offset), as1x(length))
   return isEmptyFile(buffer) ? [0, 0] : binding.incore(buffer, from, len)
 }
 

@@ -186,16 +186,34 @@ describe('Coming from 1.x (README table)', function () {
       assert.match(refused.MAP_FIXED[1], /replaces whatever else is mapped/)
     },
     'map(4096.5, ...), sync(buf, 0.5)' () {
-      assert.throws(() => mmap.map(P + 0.5, PROT_READ, MAP_SHARED, fd), { code: 'ERR_OUT_OF_RANGE' })
-      const buf = mmap.map(P, PROT_READ, MAP_SHARED, fd)
-      assert.throws(() => mmap.sync(buf, 0.5), { code: 'ERR_OUT_OF_RANGE' })
+      // Truncated toward zero, as 1.x did, in map(), advise(), sync() and incore().
+      const buf = mmap.map(P + 0.5, PROT_READ, MAP_SHARED, fd, 0.5, mmap.MADV_NORMAL + 0.5)
+      assert.strictEqual(buf.length, P)
+      mmap.sync(buf, 0.5, P - 0.5)
+      mmap.advise(buf, 0.5, P / 2 + 0.9, mmap.MADV_NORMAL + 0.5)
+      mmap.advise(buf, mmap.MADV_NORMAL + 0.5)
+      assert.deepStrictEqual(mmap.incore(buf, 0.5, P + 0.5), [0, 1])
+      // NaN, infinities, negatives and values out of range still throw...
+      for (const bad of [NaN, Infinity, -0.5, -1, P + 1]) {
+        assert.throws(() => mmap.sync(buf, bad), { code: 'ERR_OUT_OF_RANGE' }, String(bad))
+      }
+      assert.throws(() => mmap.map(NaN, PROT_READ, MAP_SHARED, fd), { code: 'ERR_OUT_OF_RANGE' })
+      // ...and functions 1.x did not have stay strict.
+      assert.throws(() => mmap.lock(buf, 0.5), { code: 'ERR_OUT_OF_RANGE' })
+      assert.throws(() => mmap.open(file, { length: P + 0.5 }), { code: 'ERR_OUT_OF_RANGE' })
       mmap.unmap(buf)
     },
     "map('4096', ...), sync(buf, '0')" () {
+      // 1.x checked the size (and advise()'s second argument) with IsNumber;
+      // the rest went through ToInt32, which reads a numeric string.
       assert.throws(() => mmap.map(String(P), PROT_READ, MAP_SHARED, fd), { code: 'ERR_INVALID_ARG_TYPE' })
-      assert.throws(() => mmap.map(P, PROT_READ, MAP_SHARED, fd, '0'), { code: 'ERR_INVALID_ARG_TYPE' })
-      const buf = mmap.map(P, PROT_READ, MAP_SHARED, fd)
-      assert.throws(() => mmap.sync(buf, '0'), { code: 'ERR_INVALID_ARG_TYPE' })
+      const buf = mmap.map(P, PROT_READ, MAP_SHARED, fd, '0', String(mmap.MADV_NORMAL))
+      mmap.sync(buf, '0', String(P))
+      mmap.advise(buf, 0, String(P), String(mmap.MADV_NORMAL))
+      assert.deepStrictEqual(mmap.incore(buf, '0'), [0, 1])
+      assert.throws(() => mmap.advise(buf, '0', P, mmap.MADV_NORMAL), { code: 'ERR_INVALID_ARG_TYPE' })
+      assert.throws(() => mmap.sync(buf, 'zero'), { code: 'ERR_INVALID_ARG_TYPE' })
+      assert.throws(() => mmap.sync(buf, ''), { code: 'ERR_INVALID_ARG_TYPE' })
       mmap.unmap(buf)
     },
     "sync(buf, 0, len, 'yes'), sync(buf, true, 1)" () {
