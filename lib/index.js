@@ -123,12 +123,40 @@ function range (view, offset, length) {
 }
 
 // The options object of a function that takes one: undefined and null are
-// no options.
-function optionsOf (options, name) {
+// no options. With `known`, an own key that is not one of them (a typo such
+// as `lenght`, which would otherwise be ignored) is an ERR_INVALID_ARG_VALUE
+// that names it.
+function optionsOf (options, name, known) {
   if (!given(options)) return {}
   validateObject(options, name)
+  if (known !== undefined) {
+    for (const key of Object.keys(options)) {
+      if (!known.includes(key)) {
+        const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || nearlyEqual(k, key))
+        throw invalidArgValue(`${name}.${key}`,
+          `is not an option${near ? ` (did you mean '${near}'?)` : ''}; the options are: ${known.join(', ')}`,
+          options[key])
+      }
+    }
+  }
   return options
 }
+
+// Whether two names differ by one edit or one swap of neighbours.
+function nearlyEqual (a, b) {
+  if (Math.abs(a.length - b.length) > 1) return false
+  let i = 0
+  while (i < a.length && a[i] === b[i]) i++
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true // one replaced
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2) // swapped
+  }
+  const [long, short] = a.length > b.length ? [a, b] : [b, a]
+  return long.slice(i + 1) === short.slice(i) // one added
+}
+
+const OPEN_OPTIONS = ['mode', 'size', 'offset', 'length', 'private', 'populate', 'advice', 'sharedArrayBuffer', 'onFault']
+const MAP_OPTIONS = ['sharedArrayBuffer', 'onFault']
 
 // { sharedArrayBuffer }: options of map() (7th argument) and open().
 function sharedOption (options, name) {
@@ -211,6 +239,7 @@ function map (size, protection, flags, fd, offset, advise, options) {
     throw outOfRange('offset', `a multiple of ${ALLOCATIONGRANULARITY}`, offset)
   }
   validateAdvice(advise, 'advise')
+  if (given(options)) optionsOf(options, 'options', MAP_OPTIONS)
   const shared = sharedOption(options, 'options')
   const policy = faultOption(options)
   if (shared) return sharedBuffer(binding.mapShared(len, protection, flags, fd, off, advise, undefined, policy, 0))
@@ -409,7 +438,7 @@ function open (file, options) {
   } else if (typeof file !== 'string' && !(file instanceof URL)) {
     throw invalidArgType('path', 'of type string or an instance of Buffer or URL', file)
   }
-  options = optionsOf(options, 'options')
+  options = optionsOf(options, 'options', OPEN_OPTIONS)
   const option = (name) => optionOf(options, name)
   const mode = option('mode') === undefined ? 'r' : options.mode
   if (!Object.hasOwn(OPEN_MODES, mode)) {
@@ -555,7 +584,7 @@ function reopen (origin, flags) {
 // RangeError, as in open().
 function remap (buffer, length, options) {
   validateView(buffer, 'buffer')
-  options = optionsOf(options, 'options')
+  options = optionsOf(options, 'options', ['grow', 'fd'])
   const grow = optionOf(options, 'grow') === undefined ? false : validateBoolean(options.grow, 'options.grow')
   let fd = optionOf(options, 'fd') === undefined ? -1 : validateInteger(options.fd, 'options.fd', 0, INT32_MAX)
   const origin = origins.get(buffer.buffer)
@@ -634,7 +663,7 @@ const shm = {
   create (name, size, options) {
     validateShmName(name)
     const len = toInteger(size, 'size', 1, MAX_LENGTH)
-    options = optionsOf(options, 'options')
+    options = optionsOf(options, 'options', ['exclusive', 'sharedArrayBuffer', 'onFault'])
     const exclusive = optionOf(options, 'exclusive') === undefined ? true : validateBoolean(options.exclusive, 'options.exclusive')
     const shared = sharedOption(options, 'options')
     const policy = faultOption(options)
@@ -644,7 +673,7 @@ const shm = {
   // open(name[, { readOnly = false, sharedArrayBuffer = false, onFault }])
   open (name, options) {
     validateShmName(name)
-    options = optionsOf(options, 'options')
+    options = optionsOf(options, 'options', ['readOnly', 'sharedArrayBuffer', 'onFault'])
     const readOnly = optionOf(options, 'readOnly') === undefined ? false : validateBoolean(options.readOnly, 'options.readOnly')
     const shared = sharedOption(options, 'options')
     const policy = faultOption(options)
@@ -690,6 +719,7 @@ const promises = {
   async sync (buffer, ...rest) {
     validateView(buffer, 'buffer')
     const [offset, length, options] = rangeAndOptions(rest)
+    optionsOf(options, 'options', ['invalidate'])
     const [from, len] = range(buffer, offset, length)
     const invalidate = optionOf(options, 'invalidate') === undefined
       ? false

@@ -20,7 +20,10 @@ static bool refused;                /* the last count refused a call */
 static bool released;               /* something was released since the last count */
 static uint64_t refused_when;       /* when that count was read (ms) */
 static atomic_size_t from_handlers; /* charged by signal handlers, not yet in estimate */
-static atomic_size_t seen;          /* the estimate, for signal handlers */
+/* For signal handlers ('zero' fault policy), which take no lock: the
+ * estimate with what handlers added since, and the checkpoint, both set at
+ * each call under the lock; a handler may also read the count itself. */
+static atomic_size_t handler_used, handler_checkpoint;
 
 void mmio_budget_init(void) {
   size_t limit = mmio_os_map_count_limit();
@@ -32,6 +35,13 @@ void mmio_budget_init(void) {
   mmio_os_spin_unlock(&lock);
 }
 
+/* An eighth of the way from a count to the ceiling: every copy of the
+ * addon in the process keeps its own count, and each may add this much on a
+ * reading that other copies have since made stale. With eighths, nine
+ * copies stay under the kernel's limit (twice the ceiling) together; with
+ * halves, four did not (hostile review of issue 22). */
+static size_t step_end(size_t real) { return real < ceiling ? real + (ceiling - real) / 8 : real; }
+
 /* With the lock held: read the real count and set the next checkpoint. */
 static void recount(void) {
   size_t real = mmio_os_map_count();
@@ -42,12 +52,7 @@ static void recount(void) {
   }
   last_count = real;
   estimate = real;
-  /* An eighth of the way to the ceiling: every copy of the addon in the
-   * process keeps its own count, and each may add this much on a reading
-   * that other copies have since made stale. With eighths, nine copies
-   * stay under the kernel's limit (twice the ceiling) together; with
-   * halves, four did not (hostile review of issue 22). */
-  checkpoint = real < ceiling ? real + (ceiling - real) / 8 : real;
+  checkpoint = step_end(real);
 }
 
 bool mmio_budget_take(size_t n) {
@@ -66,7 +71,8 @@ bool mmio_budget_take(size_t n) {
     }
   }
   if (ok) estimate += n;
-  atomic_store_explicit(&seen, estimate, memory_order_relaxed);
+  atomic_store_explicit(&handler_used, estimate, memory_order_relaxed);
+  atomic_store_explicit(&handler_checkpoint, checkpoint, memory_order_relaxed);
   mmio_os_spin_unlock(&lock);
   return ok;
 }
@@ -74,19 +80,32 @@ bool mmio_budget_take(size_t n) {
 void mmio_budget_charge(size_t n) {
   mmio_os_spin_lock(&lock);
   estimate += n;
-  atomic_store_explicit(&seen, estimate, memory_order_relaxed);
+  atomic_fetch_add_explicit(&handler_used, n, memory_order_relaxed);
   mmio_os_spin_unlock(&lock);
 }
 
-void mmio_budget_charge_async(size_t n) {
-  atomic_fetch_add_explicit(&from_handlers, n, memory_order_relaxed);
+/* Within the current step, as map() is between readings: a step is what
+ * keeps copies of the addon under the kernel's limit together (hostile
+ * review: with the whole ceiling, two copies' handlers reached it). */
+bool mmio_budget_take_async(size_t n) {
+  size_t used;
+  if (ceiling == 0) return true;
+  used = atomic_fetch_add_explicit(&handler_used, n, memory_order_relaxed) + n;
+  if (used <= atomic_load_explicit(&handler_checkpoint, memory_order_relaxed)) {
+    atomic_fetch_add_explicit(&from_handlers, n, memory_order_relaxed);
+    return true;
+  }
+  atomic_fetch_sub_explicit(&handler_used, n, memory_order_relaxed);
+  return false;
 }
 
-bool mmio_budget_room_async(size_t n) {
-  size_t c = ceiling;
-  return c == 0 || atomic_load_explicit(&seen, memory_order_relaxed) +
-                           atomic_load_explicit(&from_handlers, memory_order_relaxed) + n <=
-                       c;
+bool mmio_budget_recount_async(size_t real, size_t n) {
+  if (ceiling == 0) return true;
+  if (real == 0 || real + n > ceiling) return false;
+  atomic_store_explicit(&handler_used, real + n, memory_order_relaxed);
+  atomic_store_explicit(&handler_checkpoint, step_end(real), memory_order_relaxed);
+  atomic_fetch_add_explicit(&from_handlers, n, memory_order_relaxed);
+  return true;
 }
 
 void mmio_budget_released(void) {

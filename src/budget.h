@@ -34,11 +34,13 @@ bool mmio_budget_take(size_t n);
 /* After a call that may have added up to `n` mappings and cannot be
  * refused (releasing memory). */
 void mmio_budget_charge(size_t n);
-/* The same from a signal handler (lock-free): counted at the next call. */
-void mmio_budget_charge_async(size_t n);
-/* Whether `n` more mappings fit under the ceiling by the last estimate
- * (lock-free, for a signal handler; it cannot read the real count). */
-bool mmio_budget_room_async(size_t n);
+/* From a signal handler (lock-free): takes `n` within the current step;
+ * false when the step is used up. Then the handler may read the real count
+ * itself (async-signal-safe) and call mmio_budget_recount_async(): false
+ * when `n` more would pass the ceiling. What handlers take is counted in
+ * the estimate at the next call. */
+bool mmio_budget_take_async(size_t n);
+bool mmio_budget_recount_async(size_t real, size_t n);
 /* Something was given back: the next refused call reads the count again. */
 void mmio_budget_released(void);
 /* The ceiling, and the count last read (0 when there is no limit). */

@@ -302,16 +302,14 @@ bool mmio_fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed) {
   return true;
 }
 
-bool mmio_fault_change_allowed(void) { return mmio_budget_room_async(2); }
+bool mmio_fault_change_allowed(size_t (*count)(void *), void *arg) {
+  return mmio_budget_take_async(2) || mmio_budget_recount_async(count(arg), 2);
+}
 
 void mmio_fault_change_end(const fault_hit_t *hit, uintptr_t zeroed) {
   slot_t *s = slot_at(hit->slot);
   atomic_store(&s->zeroed, zeroed);
   atomic_flag_clear(&s->changing);
-  /* The change put a mapping inside another: up to two more for the kernel
-   * to count (hostile review of issue 22: a write to every other page of a
-   * read-only 'zero' mapping took the process to the kernel's limit). */
-  mmio_budget_charge_async(2);
 }
 
 /* ---- the explanation: no stdio, no allocation ------------------------------- */

@@ -139,10 +139,11 @@ void mmio_fault_note(const fault_hit_t *hit, const fault_record_t *rec);
  * mmio_fault_unwatch(), and *zeroed is the start of the tail already zero-filled
  * to the end (0: none), which mmio_fault_change_end() stores. */
 bool mmio_fault_change_begin(const fault_hit_t *hit, uintptr_t *zeroed);
-/* Whether the mapping budget leaves room for the two kernel mappings a
- * change may add (lock-free, for the handler): without it, the fault is
- * explained rather than survived. */
-bool mmio_fault_change_allowed(void);
+/* Takes from the mapping budget the two kernel mappings a change may add
+ * (lock-free, for the handler), reading the real count with `count` when
+ * this copy's step is used up: false past the ceiling, and then the fault
+ * is explained rather than survived. */
+bool mmio_fault_change_allowed(size_t (*count)(void *), void *arg);
 void mmio_fault_change_end(const fault_hit_t *hit, uintptr_t zeroed);
 /* The explanation, NUL-terminated, cut to `cap`; `prefix` first. */
 size_t mmio_fault_format(const fault_hit_t *hit, const fault_record_t *rec, const char *prefix,

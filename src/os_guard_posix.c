@@ -322,15 +322,36 @@ typedef enum {
  * get (protect() may have changed it). A truncation takes a private
  * mapping's copied pages past the new end too: nothing of the caller's own
  * is lost there. */
-static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cause,
-                       const vma_t *v) {
+/* The kernel's count of the process's mappings, for the budget: the lines
+ * of /proc/self/maps, read through `block` (MAPS_BLOCK bytes, off the
+ * signal stack) with async-signal-safe calls only. 0: unreadable. */
+enum { MAPS_BLOCK = 256 };
+static size_t count_maps(void *block) {
+  size_t lines = 0;
+  ssize_t got, i;
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  while ((got = read(fd, block, MAPS_BLOCK)) != 0) {
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      lines = 0;
+      break;
+    }
+    for (i = 0; i < got; i++) lines += ((const char *)block)[i] == '\n';
+  }
+  close(fd);
+  return lines;
+}
+
+static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cause, const vma_t *v,
+                       char *block) {
   uintptr_t at = addr & ~(page - 1);
   uintptr_t end = (hit->base + hit->len + page - 1) & ~(page - 1), from, to, zeroed;
   int prot = v != NULL ? (v->readable ? PROT_READ : 0) | (v->writable ? PROT_WRITE : 0) |
                              (v->executable ? PROT_EXEC : 0)
                        : PROT_READ | (hit->writable ? PROT_WRITE : 0);
   bool ok = true, tail = cause != CAUSE_IO;
-  if (!mmio_fault_change_allowed()) return FIX_FAILED;
+  if (!mmio_fault_change_allowed(count_maps, block)) return FIX_FAILED;
   if (!mmio_fault_change_begin(hit, &zeroed)) return FIX_STALE;
   from = zeroed != 0 ? zeroed : end;
   if (at < from) {
@@ -346,13 +367,13 @@ static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cau
 
 /* A private, writable copy of the page, put in its place in one step (and
  * executable if the page was). */
-static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr, const vma_t *v) {
+static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr, const vma_t *v, char *block) {
 #if defined(__linux__) && defined(MREMAP_FIXED)
   uintptr_t at = addr & ~(page - 1), zeroed;
   void *copy = MAP_FAILED;
   struct iovec local, remote;
   bool ok;
-  if (mmio_fault_change_allowed())
+  if (mmio_fault_change_allowed(count_maps, block))
     copy = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (copy == MAP_FAILED) return FIX_FAILED;
   /* The page's bytes through the kernel, which reports a page past the end
@@ -381,6 +402,7 @@ static fix_t private_copy(const fault_hit_t *hit, uintptr_t addr, const vma_t *v
   (void)hit;
   (void)addr;
   (void)v;
+  (void)block;
   return FIX_FAILED; /* no atomic replacement: explained, not survived */
 #endif
 }
@@ -396,7 +418,7 @@ typedef struct {
   fault_hit_t hit;
   vma_t vma;
   char path[FAULT_NAME_MAX]; /* the mapped file's, to stat() it */
-  char block[256];           /* of /proc/self/maps */
+  char block[MAPS_BLOCK];    /* of /proc/self/maps */
 } scratch_t;
 
 enum { SCRATCH = 32 };
@@ -470,8 +492,9 @@ static fix_t in_mapping(int sig, const siginfo_t *info, void *context, uintptr_t
     else if (!can_read && hit->readable) rec.cause = CAUSE_PROTECTED;
   }
   if (hit->policy == FAULT_ZERO) {
-    if (sig == SIGBUS) fix = zero_fill(hit, addr, rec.cause, have_vma ? vma : NULL);
-    else if (rec.cause == CAUSE_READ_ONLY) fix = private_copy(hit, addr, have_vma ? vma : NULL);
+    if (sig == SIGBUS) fix = zero_fill(hit, addr, rec.cause, have_vma ? vma : NULL, sc->block);
+    else if (rec.cause == CAUSE_READ_ONLY)
+      fix = private_copy(hit, addr, have_vma ? vma : NULL, sc->block);
     if (fix == FIX_STALE) return FIX_STALE;
   }
   rec.survived = fix == FIX_DONE;

@@ -89,6 +89,32 @@ describe('argument errors', function () {
     }
   })
 
+  it('an option name that is not one (a typo) is an ERR_INVALID_ARG_VALUE naming it, in open(), remap(), map(), shm and promises', async function () {
+    const file = tmpFile(2 * PAGESIZE)
+    const typo = (key, near) => ({
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: new RegExp(`^The property 'options\\.${key}' is not an option${near ? ` \\(did you mean '${near}'\\?\\)` : ''}; the options are: `)
+    })
+    assert.throws(() => mmap.open(file, { lenght: 10 }), typo('lenght', 'length'))
+    assert.throws(() => mmap.open(file, { Mode: 'r+' }), typo('Mode', 'mode'))
+    assert.throws(() => mmap.open(file, { lentgh: 10 }), typo('lentgh', 'length'))
+    assert.throws(() => mmap.open(file, { zzz: 1 }), typo('zzz'))
+    const buf = mmap.open(file)
+    assert.throws(() => mmap.remap(buf, PAGESIZE, { gorw: true }), typo('gorw', 'grow'))
+    assert.strictEqual(buf.length, 2 * PAGESIZE) // nothing happened
+    await assert.rejects(mmap.promises.sync(buf, { invalid: true }), typo('invalid'))
+    const fd = openFd(file)
+    assert.throws(() => mmap.map(PAGESIZE, PROT_READ, MAP_SHARED, fd, 0, 0, { onfault: 'zero' }), typo('onfault', 'onFault'))
+    if (mmap.features.shm) {
+      assert.throws(() => mmap.shm.create(`typo-${process.pid}`, PAGESIZE, { exclusve: false }), typo('exclusve', 'exclusive'))
+      assert.throws(() => mmap.shm.open(`typo-${process.pid}`, { readonly: true }), typo('readonly', 'readOnly'))
+    }
+    // Known options, and inherited or symbol keys, are taken as before.
+    mmap.unmap(mmap.open(file, Object.assign(Object.create({ junk: 1 }), { mode: 'r', [Symbol('x')]: 1 })))
+    mmap.unmap(buf)
+  })
+
   it('checks arguments before any system call', function () {
     const fd = fs.openSync(tmpFile(PAGESIZE), 'r')
     fs.closeSync(fd)
