@@ -527,9 +527,26 @@ static int dontunmap_works(void) {
  * kernel merges with no neighbour: a mapping that spans exactly this range
  * later is the reservation itself, untouched. No memory is charged for it
  * (PROT_NONE, MAP_NORESERVE). */
-static char *reserve(size_t len) {
-  void *r = mmap(NULL, len, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return r == MAP_FAILED ? NULL : r;
+static char *reserve(size_t len, const void *like) {
+  /* At the same offset from a huge-page boundary as the mapping it will
+   * hold: the kernel maps a file's large folios with one page-table entry
+   * per huge page (PMD), and moving such an entry to an address that is not
+   * so aligned splits it, which for a file drops its pages from the page
+   * tables (a 16 MiB mapping kept 60 kB resident). A PMD covers a page of
+   * entries: 2 MiB with 4 KiB pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB. */
+  size_t page = mmio_os_page_size(), pmd = page / 8 * page, pad, head;
+  char *raw;
+  void *r;
+  pad = len >= pmd ? pmd : 0;
+  r = mmap(NULL, len + pad, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return NULL;
+  if (pad == 0) return r;
+  raw = r;
+  head = ((uintptr_t)like - (uintptr_t)raw) & (pmd - 1);
+  /* The parts around it are ours alone: given back at once. */
+  if (head != 0) munmap(raw, head);
+  if (pad - head != 0) munmap(raw + head + len, pad - head);
+  return raw + head;
 }
 
 /* After a move into the first `head` bytes of reservation `r` failed. With
@@ -561,7 +578,7 @@ static void unreserve_after_failure(char *r, size_t head, size_t len) {
  * meanwhile only makes the growth move them again. MAP_FAILED when this
  * could not be done: nothing changed, and the old range is as it was. */
 static void *move_into_reservation(void *addr, size_t old_len, size_t new_len, bool shared) {
-  char *r = reserve(new_len);
+  char *r = reserve(new_len, addr);
   void *p, *grown;
   if (r == NULL) return MAP_FAILED;
   p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED, r);
