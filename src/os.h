@@ -58,6 +58,9 @@ size_t mmio_os_map_count_limit(void);
 /* How many mappings the process holds now, as the kernel counts them (lines
  * of /proc/self/maps), or 0 when that cannot be known. */
 size_t mmio_os_map_count(void);
+/* The same, read through the caller's `block` of `size` bytes with
+ * async-signal-safe calls only (for a signal handler, off its stack). */
+size_t mmio_os_map_count_with(char *block, size_t size);
 
 /* 0 when `fd` can be mapped without a hidden hazard; an error for what
  * mmap() accepts but cannot serve safely (a socket's pages raise SIGBUS)

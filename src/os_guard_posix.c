@@ -322,26 +322,10 @@ typedef enum {
  * get (protect() may have changed it). A truncation takes a private
  * mapping's copied pages past the new end too: nothing of the caller's own
  * is lost there. */
-/* The kernel's count of the process's mappings, for the budget: the lines
- * of /proc/self/maps, read through `block` (MAPS_BLOCK bytes, off the
- * signal stack) with async-signal-safe calls only. 0: unreadable. */
+/* The kernel's count of the process's mappings, for the budget, read
+ * through `block` (MAPS_BLOCK bytes, off the signal stack). */
 enum { MAPS_BLOCK = 256 };
-static size_t count_maps(void *block) {
-  size_t lines = 0;
-  ssize_t got, i;
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  while ((got = read(fd, block, MAPS_BLOCK)) != 0) {
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      lines = 0;
-      break;
-    }
-    for (i = 0; i < got; i++) lines += ((const char *)block)[i] == '\n';
-  }
-  close(fd);
-  return lines;
-}
+static size_t count_maps(void *block) { return mmio_os_map_count_with(block, MAPS_BLOCK); }
 
 static fix_t zero_fill(const fault_hit_t *hit, uintptr_t addr, fault_cause_t cause, const vma_t *v,
                        char *block) {

@@ -223,25 +223,33 @@ size_t mmio_os_map_count_limit(void) {
 }
 
 size_t mmio_os_map_count(void) {
+  /* A big block: this runs every few thousand map() calls, and at tens of
+   * thousands of lines. */
+  char block[65536];
+  return mmio_os_map_count_with(block, sizeof block);
+}
+
+size_t mmio_os_map_count_with(char *block, size_t size) {
 #if defined(__linux__)
-  /* One line per mapping. read() rather than stdio: this runs every few
-   * thousand map() calls, and at tens of thousands of lines. */
-  char buf[65536];
+  /* One line per mapping; read() rather than stdio, which a signal
+   * handler may not use. */
   size_t lines = 0;
   ssize_t got, i;
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
-  while ((got = read(fd, buf, sizeof buf)) != 0) {
+  while ((got = read(fd, block, size)) != 0) {
     if (got < 0) {
       if (errno == EINTR) continue;
       lines = 0;
       break;
     }
-    for (i = 0; i < got; i++) lines += buf[i] == '\n';
+    for (i = 0; i < got; i++) lines += block[i] == '\n';
   }
   close(fd);
   return lines;
 #else
+  (void)block;
+  (void)size;
   return 0;
 #endif
 }
@@ -570,24 +578,30 @@ static void unreserve_after_failure(char *r, size_t head, size_t len) {
   if (q != MAP_FAILED) munmap(q, head); /* r: the hole; elsewhere: a kernel without NOREPLACE */
 }
 
-/* Moves the page tables of [addr, addr + old_len) into the head of a new
+/* Moves the page tables of [addr, addr + old_len) to a range of new_len,
+ * leaving the old range mapped (MREMAP_DONTUNMAP). First into the head of a
  * reservation of new_len (MREMAP_FIXED replaces nothing but our own
- * reservation there), leaving the old range mapped (MREMAP_DONTUNMAP), then
- * frees the reservation's tail and grows into it in place: one move of the
- * page tables instead of two. Another thread that maps into the freed tail
- * meanwhile only makes the growth move them again. MAP_FAILED when this
- * could not be done: nothing changed, and the old range is as it was. */
-static void *move_into_reservation(void *addr, size_t old_len, size_t new_len, bool shared) {
+ * reservation there), whose tail is then freed and grown into in place:
+ * one move of the page tables instead of two; another thread that maps
+ * into the freed tail meanwhile only makes the growth move them again.
+ * Without a reservation, or when that move fails, wherever the kernel puts
+ * them, then grown there or moved again; neither call uses MREMAP_FIXED.
+ * MAP_FAILED when it could not be done: the old range is as it was. */
+static void *move_and_grow(void *addr, size_t old_len, size_t new_len, bool shared) {
   char *r = reserve(new_len, addr);
-  void *p, *grown;
-  if (r == NULL) return MAP_FAILED;
-  p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED, r);
-  if (p == MAP_FAILED) {
-    unreserve_after_failure(r, old_len, new_len);
-    return MAP_FAILED;
+  void *p = MAP_FAILED, *grown;
+  if (r != NULL) {
+    p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED, r);
+    if (p == MAP_FAILED) {
+      unreserve_after_failure(r, old_len, new_len);
+    } else {
+      munmap(r + old_len, new_len - old_len);
+      if ((grown = mremap(p, old_len, new_len, 0)) != MAP_FAILED) return grown;
+    }
   }
-  munmap(r + old_len, new_len - old_len);
-  if ((grown = mremap(p, old_len, new_len, 0)) != MAP_FAILED) return grown;
+  if (p == MAP_FAILED &&
+      (p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL)) == MAP_FAILED)
+    return MAP_FAILED;
   if ((grown = mremap(p, old_len, new_len, MREMAP_MAYMOVE)) != MAP_FAILED) return grown;
   /* The old range was never unmapped: still ours. A shared mapping's copy
    * is dropped (no one has its address); a private one's pages move back. */
@@ -612,7 +626,7 @@ int mmio_os_remap_supported(bool shared, const os_extra_t *extra) {
 int mmio_os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64_t offset, int prot,
                   os_extra_t *extra, os_extra_t *new_extra, void **new_addr, os_remap_t *how) {
 #if defined(__linux__)
-  void *p, *grown;
+  void *p;
   (void)offset;
   (void)prot;
   *new_extra = *extra;
@@ -625,24 +639,9 @@ int mmio_os_remap(void *addr, size_t old_len, size_t new_len, bool shared, int64
   if (errno != ENOMEM) return last_error();
   /* The page tables to a new range, the old range left mapped (shared: to
    * the same pages, which fault in again only if a stale pointer touches
-   * them; private: to nothing of value, until the caller's placeholder),
-   * then grown: into a reservation made for it when the system allows,
-   * else wherever the kernel puts it. */
+   * them; private: to nothing of value, until the caller's placeholder). */
   if (dontunmap_works()) {
-    if ((p = move_into_reservation(addr, old_len, new_len, shared)) == MAP_FAILED &&
-        (p = mremap(addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL)) !=
-            MAP_FAILED) {
-      /* Neither call uses MREMAP_FIXED: a failure leaves no hole. */
-      if ((grown = mremap(p, old_len, new_len, MREMAP_MAYMOVE)) == MAP_FAILED) {
-        /* Back over the old range, which was never unmapped: still ours. */
-        if (shared) munmap(p, old_len); /* no one has its address */
-        else mremap(p, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);
-        p = MAP_FAILED;
-      } else {
-        p = grown;
-      }
-    }
-    if (p != MAP_FAILED) {
+    if ((p = move_and_grow(addr, old_len, new_len, shared)) != MAP_FAILED) {
       *new_addr = p;
       *how = shared ? REMAP_DUPLICATE : REMAP_MOVED;
       return 0;

@@ -134,6 +134,12 @@ size_t mmio_os_map_count_limit(void) { return 0; }
 
 size_t mmio_os_map_count(void) { return 0; }
 
+size_t mmio_os_map_count_with(char *block, size_t size) {
+  (void)block;
+  (void)size;
+  return 0;
+}
+
 int mmio_os_check_mappable(int64_t fd) {
   HANDLE file = handle_of(fd);
   if (file == INVALID_HANDLE_VALUE) return mmio_syserr_number("EBADF");
