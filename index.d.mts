@@ -3,7 +3,7 @@ import mmap from './index.js'
 
 export default mmap
 
-export type { MappedView, Integer, OpenOptions, MapOptions, SyncOptions, Features, SharedBuffer, ShmCreateOptions, ShmOpenOptions, RemapOptions, SystemError } from './index.js'
+export type { MappedView, MappedBuffer, Integer, OpenOptions, MapOptions, SyncOptions, Features, SharedBuffer, ShmCreateOptions, ShmOpenOptions, RemapOptions, SystemError } from './index.js'
 
 export declare const map: typeof mmap.map
 export declare const unmap: typeof mmap.unmap

@@ -58,8 +58,23 @@ declare namespace mmap {
     fd?: number
   }
 
+  /**
+   * A Buffer that map(), open(), remap() or shm returned: a Buffer in every
+   * way, that also works with explicit resource management (TypeScript 5.2+,
+   * Node 24+). `using` unmaps it at the end of the block; `await using` first
+   * waits for promises.sync() (a durable flush), then unmaps, even if the
+   * flush failed. Both do nothing to a Buffer already unmapped. Its
+   * subarrays and slices are plain Buffers.
+   */
+  interface MappedBuffer extends Buffer {
+    /** unmap(this) */
+    [Symbol.dispose](): void
+    /** await promises.sync(this), then unmap(this) */
+    [Symbol.asyncDispose](): Promise<void>
+  }
+
   /** A Buffer whose memory is a SharedArrayBuffer mapping. */
-  type SharedBuffer = Buffer & { readonly buffer: SharedArrayBuffer }
+  type SharedBuffer = MappedBuffer & { readonly buffer: SharedArrayBuffer }
 
   interface ShmCreateOptions {
     /** Fail with EEXIST if the name exists (default true); else open it, grown to size if smaller. */
@@ -165,7 +180,7 @@ declare namespace mmap {
     offset?: Integer | null,
     advise?: number | null,
     options?: MapOptions | null
-  ): Buffer
+  ): MappedBuffer
 
   /**
    * Maps a file by path and closes the fd it opened. An empty file (or length
@@ -174,7 +189,7 @@ declare namespace mmap {
    * @throws {Error} a system error with code, errno, syscall and path
    */
   function open (path: string | Buffer | URL, options: OpenOptions & { sharedArrayBuffer: true }): SharedBuffer
-  function open (path: string | Buffer | URL, options?: OpenOptions | null): Buffer
+  function open (path: string | Buffer | URL, options?: OpenOptions | null): MappedBuffer
 
   /**
    * The mapping `view` lies in, as `length` bytes from where the Buffer that
@@ -185,7 +200,7 @@ declare namespace mmap {
    * @throws {Error} ENOSYS where the platform cannot remap (macOS, BSDs; Windows but for shared views of files)
    * @throws {Error} ERR_INVALID_STATE when the path open() mapped now names another file (pass options.fd)
    */
-  function remap (view: MappedView, length: Integer, options?: RemapOptions | null): Buffer
+  function remap (view: MappedView, length: Integer, options?: RemapOptions | null): MappedBuffer
 
   /**
    * Named shared memory: memory that belongs to no file, found by name from
@@ -195,10 +210,10 @@ declare namespace mmap {
   namespace shm {
     /** Creates it (size bytes, zero-filled) and maps it read-write. @throws {Error} EEXIST when exclusive and it exists */
     function create (name: string, size: Integer, options: ShmCreateOptions & { sharedArrayBuffer: true }): SharedBuffer
-    function create (name: string, size: Integer, options?: ShmCreateOptions): Buffer
+    function create (name: string, size: Integer, options?: ShmCreateOptions): MappedBuffer
     /** Maps an existing one. @throws {Error} ENOENT when there is none */
     function open (name: string, options: ShmOpenOptions & { sharedArrayBuffer: true }): SharedBuffer
-    function open (name: string, options?: ShmOpenOptions): Buffer
+    function open (name: string, options?: ShmOpenOptions): MappedBuffer
     /** Its size in bytes (on Windows rounded up to whole pages). */
     function size (name: string): number
     /** Removes the name (POSIX); the memory lives on in its mappings. A no-op on Windows, where it goes with its last mapping. */

@@ -91,10 +91,11 @@ function systemError (code, syscall, path, description) {
 
 // The path that open() mapped now names another file (ERR_INVALID_STATE, as
 // Node names an operation that the state of things refuses).
-function fileReplaced (path) {
+function fileReplaced (path, cause) {
   const err = nodeError(Error, 'ERR_INVALID_STATE',
     `Invalid state: '${path}' is no longer the file this mapping maps (renamed, removed or replaced since open()); pass options.fd, a descriptor of the mapped file`)
   err.path = path
+  if (cause !== undefined) err.cause = cause
   return err
 }
 

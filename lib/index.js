@@ -10,7 +10,13 @@ const { constants: { MAX_LENGTH } } = require('buffer')
 const binding = require('./binding')
 // A worker's end must be told apart from the process's (src/mapping.c).
 const inWorker = !require('worker_threads').isMainThread
-binding.setup(inWorker)
+// Explicit resource management (Node 24+, TypeScript 5.2+): every Buffer
+// that map(), open(), remap() and shm return has Symbol.dispose and
+// Symbol.asyncDispose as own properties, not enumerable, given by the addon
+// as it makes the Buffer (here for the ones made in JavaScript).
+const canDispose = typeof Symbol.dispose === 'symbol' && typeof Symbol.asyncDispose === 'symbol'
+if (canDispose) binding.setup(inWorker, Symbol.dispose, disposeMapping, Symbol.asyncDispose, asyncDisposeMapping)
+else binding.setup(inWorker)
 const {
   fileKind,
   fileReplaced,
@@ -85,7 +91,7 @@ const emptyFiles = new WeakSet()
 const origins = new WeakMap()
 
 function emptyBuffer (shared) {
-  const empty = Buffer.from(shared ? new SharedArrayBuffer(0) : new ArrayBuffer(0))
+  const empty = handedOutView(Buffer.from(shared ? new SharedArrayBuffer(0) : new ArrayBuffer(0)))
   emptyFiles.add(empty.buffer)
   return empty
 }
@@ -211,7 +217,35 @@ function runtimeName () {
 
 // A Buffer over a SharedArrayBuffer mapping: Buffer.from() of it is a view
 // of the same memory, which postMessage shares with other threads.
-const sharedBuffer = (sab, offset = 0, length = sab.byteLength - offset) => Buffer.from(sab, offset, length)
+const sharedBuffer = (sab, offset = 0, length = sab.byteLength - offset) =>
+  handedOutView(Buffer.from(sab, offset, length))
+
+// `using`: unmapped at the end of the block. `await using`: promises.sync()
+// first (a durable flush), then unmapped, even if the flush failed. Both do
+// nothing to a Buffer already unmapped. A subarray or slice is a plain
+// Buffer, which `using` refuses: disposing of a part never unmaps the whole.
+// Own properties rather than a prototype of our own: the Buffer's prototype
+// stays Buffer.prototype, so it compares (assert.deepStrictEqual), prints
+// and spreads as any Buffer does, as in 1.x.
+function disposeMapping () {
+  unmap(this)
+}
+async function asyncDisposeMapping () {
+  try {
+    if (lengthOf(this) !== 0) await promises.sync(this)
+  } finally {
+    unmap(this)
+  }
+}
+const disposers = canDispose
+  ? {
+      [Symbol.dispose]: { value: disposeMapping, writable: true, configurable: true },
+      [Symbol.asyncDispose]: { value: asyncDisposeMapping, writable: true, configurable: true }
+    }
+  : {}
+// The Buffers made here rather than by the addon: over SharedArrayBuffer
+// mappings, and for empty files.
+const handedOutView = (buf) => Object.defineProperties(buf, disposers)
 
 function map (size, protection, flags, fd, offset, advise, options) {
   offset = given(offset) ? as1x(offset) : 0
@@ -561,7 +595,14 @@ function mapOpened (fd, origin, length, { populate, advice, shared }) {
 // refused if its path now names another file, before anything is done to
 // that one.
 function reopen (origin, flags) {
-  const fd = fs.openSync(origin.absolute, flags | NONBLOCK)
+  let fd
+  try {
+    fd = fs.openSync(origin.absolute, flags | NONBLOCK)
+  } catch (err) {
+    // Nothing has the name now (removed or renamed): the file is not there.
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw fileReplaced(origin.path, err)
+    throw err
+  }
   let st
   try {
     st = fs.fstatSync(fd)
@@ -596,7 +637,7 @@ function remap (buffer, length, options) {
   if (isEmptyFile(buffer)) {
     // open() of an empty file mapped nothing: map what is there now,
     // through the one descriptor that was checked to be that file.
-    if (origin === undefined) throw invalidArgValue('buffer', 'must be a view of a live mapping returned by map()', buffer)
+    if (origin === undefined) throw invalidArgValue('buffer', 'must be a view of a live mapping (a Buffer that map(), open(), remap() or shm returned, or a view of its memory)', buffer)
     const end = origin.offset + len
     const again = reopen(origin, origin.mode === 'r' && !grow ? fs.constants.O_RDONLY : fs.constants.O_RDWR)
     try {

@@ -34,6 +34,11 @@ function unpack (spec, into) {
   return path.join(dir, 'package')
 }
 
+// npm test's suite: everything but the tests tagged @slow (the
+// million-map loops, the budget's many-copies runs), which npm run test:slow
+// runs. The other runtimes, Node versions and platforms run this suite.
+const defaultSuite = ['--grep', '@slow', '--invert']
+
 // passing / failing / pending from mocha's output (any reporter).
 function mochaCounts (text) {
   const count = (word) => Number((new RegExp(`(\\d+) ${word}`).exec(text) || [0, 0])[1])
@@ -79,4 +84,4 @@ function windowsNode (major) {
   return { wine, wineserver, nodeExe, env }
 }
 
-module.exports = { cache, run, has, aptInstall, unpack, mochaCounts, arm64Node, windowsNode }
+module.exports = { cache, run, has, aptInstall, unpack, defaultSuite, mochaCounts, arm64Node, windowsNode }

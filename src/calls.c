@@ -165,7 +165,7 @@ napi_value mmio_js_remap(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_value_int64(env, args[2], &fd));
   CHECK(env, napi_get_value_bool(env, args[3], &grow));
   if (view.mapping == NULL) {
-    mmio_throw_not_live(env);
+    mmio_throw_not_live(env, &view);
     return NULL;
   }
   if (!mmio_check_no_fault(env, view.mapping)) return NULL;
@@ -230,7 +230,7 @@ napi_value mmio_js_unmap(napi_env env, napi_callback_info info) {
   if (view.mapping == NULL) {
     if (view.released) return NULL; /* a released SharedArrayBuffer mapping */
     CHECK(env, napi_is_detached_arraybuffer(env, view.arraybuffer, &detached));
-    if (!detached) mmio_throw_not_live(env);
+    if (!detached) mmio_throw_not_live(env, &view);
     return NULL;
   }
   /* A mapping that saw a fault is released all the same, then says so:
@@ -268,7 +268,7 @@ napi_value mmio_js_faults(napi_env env, napi_callback_info info) {
   }
   if (!mmio_get_view(env, arg, &view)) return NULL;
   if (view.mapping == NULL) {
-    mmio_throw_not_live(env);
+    mmio_throw_not_live(env, &view);
     return NULL;
   }
   if ((list = mmio_fault_list(env, mmio_mapping_fault_slot(view.mapping))) == NULL)

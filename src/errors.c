@@ -50,12 +50,6 @@ void mmio_throw_system_error(napi_env env, int err, const char *syscall, const c
   if (error == NULL || napi_throw(env, error) != napi_ok) mmio_throw_napi_failure(env);
 }
 
-void mmio_throw_not_live(napi_env env) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
-                        "The argument 'buffer' must be a view of a live mapping "
-                        "returned by map()");
-}
-
 /* An integer as Node prints it in range errors: with "_" between groups of
  * three digits above 2^32. */
 static void format_integer(char *out, size_t size, int64_t value) {

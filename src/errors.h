@@ -39,8 +39,6 @@ napi_value mmio_fault_error(napi_env env, int slot);
  * offset, index, size } (size: the file's when known, else undefined). */
 napi_value mmio_fault_list(napi_env env, int slot);
 
-/* TypeError ERR_INVALID_ARG_VALUE: the view is not of a live mapping. */
-void mmio_throw_not_live(napi_env env);
 /* RangeError ERR_OUT_OF_RANGE with Node's message for `name`. */
 void mmio_throw_out_of_range(napi_env env, const char *name, const char *range, int64_t received);
 

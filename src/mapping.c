@@ -143,6 +143,9 @@ struct env_state {
   struct sentinel *sentinel; /* ENDS_NODE workers: the newest sentinel */
   bool sentinel_due;         /* a mapping was made after it */
   napi_ref sentinel_ref;
+  /* Symbol.dispose, its method, Symbol.asyncDispose, its method (lib/),
+   * given to every Buffer handed out; NULL where the runtime lacks them. */
+  napi_ref disposers[4];
 };
 
 /* Guards each store's owner and every environment's remote list; also
@@ -185,6 +188,34 @@ env_state_t *mmio_env_state_new(napi_env env) {
 }
 
 void mmio_mapping_set_worker(env_state_t *st, bool worker) { st->worker = worker; }
+
+bool mmio_mapping_set_disposers(napi_env env, env_state_t *st, const napi_value values[4]) {
+  int i;
+  for (i = 0; i < 4; i++) {
+    if (st->disposers[i] != NULL) napi_delete_reference(env, st->disposers[i]);
+    st->disposers[i] = NULL;
+  }
+  for (i = 0; i < 4; i++)
+    if (napi_create_reference(env, values[i], 1, &st->disposers[i]) != napi_ok) return false;
+  return true;
+}
+
+/* The two methods as own properties of `buffer`, not enumerable: the
+ * prototype stays Buffer.prototype, so the Buffer compares, prints and
+ * spreads as any other (assert.deepStrictEqual with Buffer.from() holds),
+ * and every Buffer handed out takes the same two map transitions. */
+static bool add_disposers(napi_env env, const env_state_t *st, napi_value buffer) {
+  napi_property_descriptor d[2] = {{0}};
+  int i;
+  if (st->disposers[0] == NULL) return true;
+  for (i = 0; i < 2; i++) {
+    if (napi_get_reference_value(env, st->disposers[2 * i], &d[i].name) != napi_ok ||
+        napi_get_reference_value(env, st->disposers[2 * i + 1], &d[i].value) != napi_ok)
+      return false;
+    d[i].attributes = napi_writable | napi_configurable;
+  }
+  return napi_define_properties(env, buffer, 2, d) == napi_ok;
+}
 
 bool mmio_mapping_budget(napi_env env, size_t n, const char *syscall) {
   char hint[320];
@@ -650,6 +681,10 @@ static napi_value new_buffer(napi_env env, mapping_t *m, bool sab) {
         napi_get_typedarray_info(env, buffer, NULL, NULL, NULL, &arraybuffer, NULL) == napi_ok)
       watch(env, s, arraybuffer);
     report_external(env, s, m->len);
+    if (!add_disposers(env, st, buffer)) {
+      mmio_throw_napi_failure(env);
+      return NULL;
+    }
     /* A big mapping gets its sentinel now; small ones share one that lib/
      * asks for once per turn of the event loop (mmio_mapping_sentinel()). */
     if (ends == ENDS_NODE && st->worker) {

@@ -50,6 +50,9 @@ void mmio_mapping_init(napi_env env);
 env_state_t *mmio_env_state_new(napi_env env);
 /* lib/ says whether this environment is a worker thread's. */
 void mmio_mapping_set_worker(env_state_t *st, bool worker);
+/* lib/'s [Symbol.dispose, dispose, Symbol.asyncDispose, asyncDispose]:
+ * every Buffer handed out from now on gets the two methods. */
+bool mmio_mapping_set_disposers(napi_env env, env_state_t *st, const napi_value values[4]);
 /* The environment is ending: everything it made is released. */
 void mmio_mapping_teardown(napi_env env, env_state_t *st);
 

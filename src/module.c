@@ -108,21 +108,24 @@ static void finalize_state(napi_env env, void *data, void *hint) {
   mmio_mapping_teardown(env, data);
 }
 
-/* setup(worker): lib/ says whether this environment is a worker thread's
- * (whose end mmap-io must tell apart from the process's). */
+/* setup(worker[, disposeKey, dispose, asyncDisposeKey, asyncDispose]):
+ * lib/ says whether this environment is a worker thread's (whose end
+ * mmap-io must tell apart from the process's), and gives the methods that
+ * `using` and `await using` call, where the runtime has those symbols. */
 static napi_value js_setup(napi_env env, napi_callback_info info) {
-  napi_value arg;
-  size_t argc = 1;
+  napi_value args[5];
+  size_t argc = 5;
   bool worker = false;
   env_state_t *st;
-  CHECK(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "setup() takes 1 argument");
+  CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc != 1 && argc != 5) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "setup() takes 1 or 5 arguments");
     return NULL;
   }
-  CHECK(env, napi_get_value_bool(env, arg, &worker));
+  CHECK(env, napi_get_value_bool(env, args[0], &worker));
   CHECK(env, napi_get_instance_data(env, (void **)&st));
   mmio_mapping_set_worker(st, worker);
+  if (argc == 5 && !mmio_mapping_set_disposers(env, st, args + 1)) mmio_throw_napi_failure(env);
   return NULL;
 }
 

@@ -79,6 +79,25 @@ napi_failed:
   return false;
 }
 
+void mmio_throw_not_live(napi_env env, const view_t *view) {
+  bool detached = false;
+  if (!view->released &&
+      napi_is_detached_arraybuffer(env, view->arraybuffer, &detached) != napi_ok) {
+    mmio_throw_napi_failure(env);
+    return;
+  }
+  if (view->released || detached)
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "The argument 'buffer' must be a view of a live mapping: its "
+                          "memory was unmapped by unmap(), or moved by remap() (use the "
+                          "Buffer remap() returned), or transferred away");
+  else
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "The argument 'buffer' must be a view of a live mapping (a Buffer "
+                          "that map(), open(), remap() or shm returned, or a view of its "
+                          "memory)");
+}
+
 size_t mmio_pages_of(size_t len) { return len / mmio_page_size + (len % mmio_page_size != 0); }
 
 bool mmio_check_no_fault(napi_env env, const mapping_t *m) {
@@ -103,7 +122,7 @@ bool mmio_begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
   }
   if (!mmio_get_view(env, c->args[0], &c->view)) return false;
   if ((c->m = c->view.mapping) == NULL) {
-    mmio_throw_not_live(env);
+    mmio_throw_not_live(env, &c->view);
     return false;
   }
   if (!mmio_check_no_fault(env, c->m)) return false;

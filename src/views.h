@@ -41,6 +41,11 @@ typedef struct {
   size_t len;         /* from start to the end of the range; 0 for none */
 } call_t;
 
+/* TypeError ERR_INVALID_ARG_VALUE: `view` is not of a live mapping. The
+ * message says which case the caller is in: its memory was unmapped (or
+ * moved by remap(), or transferred away), or it was never a mapping. */
+void mmio_throw_not_live(napi_env env, const view_t *view);
+
 /* False with ERR_MMAP_IO_FAULT pending when the mapping saw a fault
  * (fault.h): then it refuses every call but unmap(). */
 bool mmio_check_no_fault(napi_env env, const mapping_t *m);

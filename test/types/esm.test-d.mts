@@ -2,11 +2,11 @@ import { expectType, expectError } from 'tsd'
 import mmap, { map, open, sync, promises, PAGESIZE, MAP_SHARED, PROT_READ, type OpenOptions } from '../../index.mjs'
 
 expectType<typeof mmap.map>(map)
-expectType<Buffer>(open('x', { mode: 'r' } satisfies OpenOptions))
+expectType<MappedBuffer>(open('x', { mode: 'r' } satisfies OpenOptions))
 expectType<void>(sync(map(PAGESIZE, PROT_READ, MAP_SHARED, 3), true))
 expectType<Promise<void>>(promises.prefetch(open('x')))
 expectError(map('4096', PROT_READ, MAP_SHARED, 3))
-import { shm, type SharedBuffer } from '../../index.mjs'
+import { shm, type SharedBuffer, type MappedBuffer } from '../../index.mjs'
 expectType<SharedBuffer>(shm.create('name', 4096, { sharedArrayBuffer: true }))
 expectType<SharedBuffer>(open('x', { sharedArrayBuffer: true }))
 

@@ -3,17 +3,17 @@ import mmap = require('../..')
 
 const fd = 3
 const buf = mmap.map(4096, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd)
-expectType<Buffer>(buf)
-expectType<Buffer>(mmap.map(4096n, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0n, mmap.MADV_RANDOM))
-expectType<Buffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, 4096))
+expectType<mmap.MappedBuffer>(buf)
+expectType<mmap.MappedBuffer>(mmap.map(4096n, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0n, mmap.MADV_RANDOM))
+expectType<mmap.MappedBuffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, 4096))
 expectError(mmap.map('4096', mmap.PROT_READ, mmap.MAP_SHARED, fd))
 expectError(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED))
 expectError(mmap.map(4096, 'r', mmap.MAP_SHARED, fd))
 expectError(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, '0'))
 
-expectType<Buffer>(mmap.open('file.bin'))
-expectType<Buffer>(mmap.open(Buffer.from('file.bin'), { mode: 'w+', size: 1n << 20n }))
-expectType<Buffer>(mmap.open(new URL('file:///tmp/x'), { offset: 10, length: 20, private: true, populate: true, advice: mmap.MADV_SEQUENTIAL }))
+expectType<mmap.MappedBuffer>(mmap.open('file.bin'))
+expectType<mmap.MappedBuffer>(mmap.open(Buffer.from('file.bin'), { mode: 'w+', size: 1n << 20n }))
+expectType<mmap.MappedBuffer>(mmap.open(new URL('file:///tmp/x'), { offset: 10, length: 20, private: true, populate: true, advice: mmap.MADV_SEQUENTIAL }))
 expectError(mmap.open('file.bin', { mode: 'w' }))
 expectError(mmap.open('file.bin', { offset: '1' }))
 expectError(mmap.open(42))
@@ -73,14 +73,14 @@ expectType<mmap.SharedBuffer>(shared)
 expectType<SharedArrayBuffer>(shared.buffer)
 expectAssignable<Buffer>(shared)
 expectType<mmap.SharedBuffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0, 0, { sharedArrayBuffer: true }))
-expectType<Buffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0, 0, { sharedArrayBuffer: false }))
-expectType<Buffer>(mmap.open('file.bin', { sharedArrayBuffer: false }))
+expectType<mmap.MappedBuffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0, 0, { sharedArrayBuffer: false }))
+expectType<mmap.MappedBuffer>(mmap.open('file.bin', { sharedArrayBuffer: false }))
 expectError(mmap.open('file.bin', { sharedArrayBuffer: 'yes' }))
 expectType<boolean>(mmap.features.sharedArrayBuffer)
-expectType<Buffer>(mmap.shm.create('name', 4096))
-expectType<Buffer>(mmap.shm.create('name', 4096n, { exclusive: false }))
+expectType<mmap.MappedBuffer>(mmap.shm.create('name', 4096))
+expectType<mmap.MappedBuffer>(mmap.shm.create('name', 4096n, { exclusive: false }))
 expectType<mmap.SharedBuffer>(mmap.shm.create('name', 4096, { sharedArrayBuffer: true }))
-expectType<Buffer>(mmap.shm.open('name', { readOnly: true }))
+expectType<mmap.MappedBuffer>(mmap.shm.open('name', { readOnly: true }))
 expectType<mmap.SharedBuffer>(mmap.shm.open('name', { sharedArrayBuffer: true }))
 expectType<number>(mmap.shm.size('name'))
 expectType<void>(mmap.shm.remove('name'))
@@ -88,15 +88,15 @@ expectError(mmap.shm.create('name'))
 expectError(mmap.shm.open(42))
 
 // remap
-expectType<Buffer>(mmap.remap(buf, 8192))
-expectType<Buffer>(mmap.remap(buf, 8192n, { grow: true }))
-expectType<Buffer>(mmap.remap(buf, 8192, { fd: 3, grow: false }))
+expectType<mmap.MappedBuffer>(mmap.remap(buf, 8192))
+expectType<mmap.MappedBuffer>(mmap.remap(buf, 8192n, { grow: true }))
+expectType<mmap.MappedBuffer>(mmap.remap(buf, 8192, { fd: 3, grow: false }))
 expectError(mmap.remap(buf))
 expectError(mmap.remap(buf, '8192'))
 expectError(mmap.remap(buf, 8192, { grow: 'yes' }))
 
 // 1.x call forms: null for optional arguments, msync() flags for blocking.
-expectType<Buffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, null, null))
+expectType<mmap.MappedBuffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, null, null))
 expectType<void>(mmap.sync(buf, null, null, true))
 expectType<void>(mmap.sync(buf, 0, 4096, mmap.MS_SYNC | mmap.MS_INVALIDATE))
 expectType<void>(mmap.sync(buf, mmap.MS_ASYNC === 1))
@@ -126,3 +126,24 @@ try {
     expectType<string | undefined>(err.path)
   }
 }
+
+// Explicit resource management: `using` unmaps at the end of the block,
+// `await using` flushes (promises.sync), then unmaps.
+expectType<void>(buf[Symbol.dispose]())
+expectType<Promise<void>>(buf[Symbol.asyncDispose]())
+expectAssignable<Disposable>(mmap.open('file.bin'))
+expectAssignable<AsyncDisposable>(mmap.shm.open('name'))
+expectAssignable<Disposable>(mmap.open('file.bin', { sharedArrayBuffer: true }))
+expectAssignable<Buffer>(mmap.remap(buf, 8192))
+function usingBlock (): number {
+  using mapped = mmap.open('file.bin')
+  return mapped.readUInt32LE(0)
+}
+async function awaitUsingBlock (): Promise<void> {
+  await using log = mmap.open('log.bin', { mode: 'r+' })
+  log.writeUInt32LE(1, 0)
+}
+expectType<number>(usingBlock())
+expectType<Promise<void>>(awaitUsingBlock())
+// A subarray is a plain Buffer: not disposable.
+expectError<Disposable>(buf.subarray(0, 10))
