@@ -28,12 +28,13 @@ const fragments = []
 
 // What a block prints, by the heading it is under: its stdout's lines.
 const expected = {
+  'mmap-io': ['0'], // the example under the title; data.bin holds zeros
   'Quick start': isWindows
     ? (lines) => assert.strictEqual(lines[0], 'hello, mapped world') // incore() counts the working set on Windows
     : ['hello, mapped world', '[ 0, 4 ]'],
   'Sharing a mapping with worker threads': ['2'],
   'Buffers larger than 4 GiB': ['0'],
-  'TypeScript': []
+  TypeScript: []
 }
 
 // The README's ```js and ```ts blocks, with the heading each is under and its
