@@ -2,8 +2,9 @@
 // Every code block of the README runs as written. Each ```js block runs in a
 // child process, in a scratch project of its own where `require('mmap-io')`
 // is this package (node_modules/mmap-io links to the repository) and the data
-// files the block names exist (every quoted `*.bin`, `*.log` or `*.dat` name,
-// 64 KiB of zeros, made before the block runs). Each ```ts block is compiled
+// files the block names exist (every quoted `*.bin`, `*.log` or `*.dat` name
+// that the block does not create itself with mode 'w+': 64 KiB of zeros,
+// made before the block runs). Each ```ts block is compiled
 // to CommonJS with TypeScript's transpileModule (its types are checked by
 // test/types/readme.js) and runs the same way. A block must exit 0, and a
 // block that prints says so in `expected` below, which the test compares.
@@ -65,10 +66,12 @@ function readmeBlocks (text) {
 // A heading such as "`open(path[, options])` → `Buffer`" as its first words.
 const named = (block, name) => block.heading === name || block.heading.startsWith(`${name}:`)
 
-// The data files a block names: quoted names with a data file's extension.
+// The data files a block names: quoted names with a data file's extension,
+// but those it creates itself (`open(name, { mode: 'w+', ... })`).
 function inputsOf (code) {
   const names = new Set()
   for (const m of code.matchAll(/['"`]([\w.-]+\.(?:bin|log|dat))['"`]/g)) names.add(m[1])
+  for (const m of code.matchAll(/['"`]([\w.-]+\.(?:bin|log|dat))['"`],\s*\{\s*mode:\s*'w\+'/g)) names.delete(m[1])
   return [...names]
 }
 
