@@ -80,7 +80,7 @@ describe('adversary: native code holding a pointer across unmap()', function () 
     ['fs.read', "fs.read(fs.openSync(IN, 'r'), buf, 0, buf.length, 0, (err) => done(err))"]
   ]) {
     it(`${name}(buf, cb); unmap(buf) does not crash, and the call completes`, function () {
-      if (isWindows && name === 'crypto.randomFill') skip(this, 'Windows has no atomic placeholder: work in flight at unmap() can fault (README, Windows)')
+      if (isWindows && name === 'crypto.randomFill') skip(this, 'Windows has no atomic placeholder: work in flight at unmap() can fault (docs/platforms.md, Windows)')
       const input = tmpFile(Buffer.alloc(32 << 20, 7))
       const output = path.join(scratch, `out-${name}`)
       const r = runChild(`
@@ -162,7 +162,7 @@ describe('adversary: zlib and a Buffer detached while it compresses it', functio
       : 'structuredClone(buf.buffer, { transfer: [buf.buffer] })'}
   `
   it('unmap() during zlib.deflate: a catchable error on Node 22+ and Bun, the same abort as any detached Buffer on Node 18/20', function () {
-    if (isWindows) skip(this, 'Windows has no atomic placeholder: work in flight at unmap() can fault (README, Windows)')
+    if (isWindows) skip(this, 'Windows has no atomic placeholder: work in flight at unmap() can fault (docs/platforms.md, Windows)')
     const ours = runChild(code('unmap'))
     if (runtime === 'bun') {
       // Bun refuses to detach what zlib holds; zlib then completes.

@@ -461,7 +461,7 @@ describe('the mapping limit @slow', function () {
     if (runtime === 'deno') {
       // Deno collects dropped Buffers too late for a loop that never
       // unmaps: it may come near or reach the budget, which then refuses
-      // with a catchable ENOMEM (README, Runtimes).
+      // with a catchable ENOMEM (docs/platforms.md, Runtimes).
       assert.ok(r.code === null || r.code === 'ENOMEM', out)
       assert.ok(r.peak <= 32768, out)
       return
