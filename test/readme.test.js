@@ -35,6 +35,7 @@ const expected = {
     : ['hello, mapped world', '[ 0, 4 ]'],
   'Sharing a mapping with worker threads': ['2'],
   'Buffers larger than 4 GiB': ['0'],
+  '`using` and `await using`': ['0'],
   TypeScript: []
 }
 
