@@ -181,6 +181,21 @@ declare namespace mmap {
     advise?: number | null,
     options?: MapOptions | null
   ): MappedBuffer
+  /**
+   * @riaskov/mmap-io's 7th argument: on Windows the name of the file mapping
+   * object (anonymous memory of a name that exists is that memory; a file
+   * mapping of a name that exists is EEXIST); ignored elsewhere. 1 to 255
+   * bytes.
+   */
+  function map (
+    size: Integer,
+    protection: number,
+    flags: number,
+    fd: number,
+    offset: Integer | null | undefined,
+    advise: number | null | undefined,
+    name: string
+  ): MappedBuffer
 
   /**
    * Maps a file by path and closes the fd it opened. An empty file (or length

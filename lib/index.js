@@ -10,6 +10,7 @@ const { constants: { MAX_LENGTH } } = require('buffer')
 const binding = require('./binding')
 // A worker's end must be told apart from the process's (src/mapping.c).
 const inWorker = !require('worker_threads').isMainThread
+const isWindows = process.platform === 'win32'
 // Explicit resource management (Node 24+, TypeScript 5.2+): every Buffer
 // that map(), open(), remap() and shm return has Symbol.dispose and
 // Symbol.asyncDispose as own properties, not enumerable, given by the addon
@@ -119,14 +120,22 @@ function as1x (value, strings = true) {
   return value
 }
 
-function range (view, offset, length) {
+function range (view, offset, length, limit = lengthOf(view)) {
   const size = lengthOf(view)
-  const from = given(offset) ? toInteger(offset, 'offset', 0, size) : 0
+  const from = given(offset) ? toInteger(offset, 'offset', 0, limit) : 0
   const len = given(length)
-    ? toInteger(length, 'length', 0, size - from)
-    : size - from
+    ? toInteger(length, 'length', 0, limit - from)
+    : Math.max(size - from, 0)
   return [from, len]
 }
+
+// advise() takes a range anywhere in the mapping's pages from the view's
+// first byte, not only in the view, as 1.x did (advise(buf, 0, PAGESIZE) on
+// a 100-byte mapping): to the end of the last page of the memory the view
+// lies in. The addon checks it against the mapping itself.
+const pagesEnd = (view) => view.buffer.byteLength === 0
+  ? 0
+  : Math.ceil(view.buffer.byteLength / PAGESIZE) * PAGESIZE - view.byteOffset
 
 // The options object of a function that takes one: undefined and null are
 // no options. With `known`, an own key that is not one of them (a typo such
@@ -273,6 +282,15 @@ function map (size, protection, flags, fd, offset, advise, options) {
     throw outOfRange('offset', `a multiple of ${ALLOCATIONGRANULARITY}`, offset)
   }
   validateAdvice(advise, 'advise')
+  // @riaskov/mmap-io's 7th argument: the name of the file mapping object on
+  // Windows (ignored elsewhere, as it was there).
+  if (typeof options === 'string') {
+    if (options.length === 0 || Buffer.byteLength(options) > 255) {
+      throw invalidArgValue('name', 'must be 1 to 255 bytes (UTF-8)', options)
+    }
+    if (!isWindows) return handedOut(binding.map(len, protection, flags, fd, off, advise))
+    return handedOut(binding.map(len, protection, flags, fd, off, advise, undefined, -1, 0, options))
+  }
   if (given(options)) optionsOf(options, 'options', MAP_OPTIONS)
   const shared = sharedOption(options, 'options')
   const policy = faultOption(options)
@@ -351,7 +369,7 @@ function advise (buffer, offset, length, advice) {
     length = as1x(length)
     advice = as1x(advice)
   }
-  const [from, len] = range(buffer, offset, length)
+  const [from, len] = range(buffer, offset, length, pagesEnd(buffer))
   validateAdvice(advice, 'advice')
   // Advice that discards data takes whole pages: checked by the addon on the
   // view as the engine sees it.

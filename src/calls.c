@@ -48,16 +48,18 @@ static bool check_map_advice(napi_env env, int advice, size_t len) {
   return true;
 }
 
-/* map(size, protection, flags, fd, offset, advice[, path, policy, delta])
- * -> Buffer, or with `shared` a SharedArrayBuffer (lib/ makes the Buffer
- * over it). open() gives the path it mapped, the fault policy and where
- * the view it hands out starts in the mapping. */
+/* map(size, protection, flags, fd, offset, advice[, path, policy, delta[,
+ * name]]) -> Buffer, or with `shared` a SharedArrayBuffer (lib/ makes the
+ * Buffer over it). open() gives the path it mapped, the fault policy and
+ * where the view it hands out starts in the mapping; map() on Windows the
+ * name of the file mapping object, if given one. */
 static napi_value map_common(napi_env env, napi_callback_info info, bool shared) {
-  napi_value args[9];
-  size_t argc = 9, i, len, path_len = 0;
+  napi_value args[10];
+  size_t argc = 10, i, len, path_len = 0, name_len = 0;
   int64_t a[6], delta = 0;
   int32_t policy = -1;
-  char path[FAULT_NAME_MAX];
+  char path[FAULT_NAME_MAX], name[256];
+  bool named = false;
   bool path_cut = false;
   napi_valuetype type = napi_undefined;
   env_state_t *st;
@@ -81,6 +83,16 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
     }
     CHECK(env, napi_get_value_int32(env, args[7], &policy));
     CHECK(env, napi_get_value_int64(env, args[8], &delta));
+  }
+  if (argc >= 10) {
+    /* lib/ checks its length; a longer one is refused, never cut. */
+    CHECK(env, napi_get_value_string_utf8(env, args[9], NULL, 0, &name_len));
+    if (name_len == 0 || name_len >= sizeof name) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "name out of range");
+      return NULL;
+    }
+    CHECK(env, napi_get_value_string_utf8(env, args[9], name, sizeof name, &name_len));
+    named = true;
   }
   if (!get_state(env, &st)) return NULL;
   if (a[0] <= 0 || (uint64_t)a[0] > SIZE_MAX - mmio_page_size) {
@@ -110,7 +122,8 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   if (!mmio_mapping_budget(env, 1, "mmap")) return NULL;
 
   memset(&pages, 0, sizeof pages);
-  err = mmio_os_map(&pages.addr, len, (int)a[1], (int)a[2], a[3], a[4], &pages.extra);
+  err = mmio_os_map(&pages.addr, len, (int)a[1], (int)a[2], a[3], a[4], named ? name : NULL,
+                    &pages.extra);
   if (err != 0) {
     mmio_throw_system_error(
         env, err, "mmap", NULL,
@@ -316,7 +329,7 @@ napi_value mmio_js_advise(napi_env env, napi_callback_info info) {
   call_t c;
   int32_t advice;
   int kind, err;
-  if (!mmio_begin(env, info, 4, &c) || !get_int(env, c.args[3], &advice)) return NULL;
+  if (!mmio_begin_in_pages(env, info, 4, &c) || !get_int(env, c.args[3], &advice)) return NULL;
   if ((kind = mmio_advice_kind(advice)) < 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
                           "The argument 'advice' must be one of the MADV_* constants");

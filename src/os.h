@@ -67,8 +67,12 @@ size_t mmio_os_map_count_with(char *block, size_t size);
  * and for what it cannot map at all (a FIFO). */
 int mmio_os_check_mappable(int64_t fd);
 
+/* `name` (UTF-8, or NULL): on Windows, the name of the file mapping object
+ * (@riaskov/mmap-io's 7th argument of map()): anonymous memory of that name
+ * that exists already is mapped; a file mapping of a name that exists is
+ * EEXIST (it may map another file). Ignored elsewhere. */
 int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
-                os_extra_t *extra);
+                const char *name, os_extra_t *extra);
 /* Whether `prot` gives write access; read access. */
 bool mmio_os_prot_writable(int prot);
 bool mmio_os_prot_readable(int prot);

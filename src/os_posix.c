@@ -272,9 +272,10 @@ int mmio_os_check_mappable(int64_t fd) {
 }
 
 int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
-                os_extra_t *extra) {
+                const char *name, os_extra_t *extra) {
   void *p;
   (void)extra;
+  (void)name;
   if ((int64_t)(off_t)offset != offset || (int64_t)(int)fd != fd) return -EOVERFLOW;
   p = mmap(NULL, len, prot, flags, (int)fd, (off_t)offset);
   if (p == MAP_FAILED) return last_error();

@@ -159,16 +159,20 @@ static DWORD page_protection(int prot, int private_copy) {
   return (prot & PROT_READ) ? PAGE_READONLY : PAGE_NOACCESS;
 }
 
+static int shm_name(const char *name, wchar_t *out, int size);
+
 int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
-                os_extra_t *extra) {
+                const char *name, os_extra_t *extra) {
   int anonymous = (flags & MAP_ANONYMOUS) != 0;
   int private_copy = (flags & MAP_PRIVATE) != 0 && !anonymous;
   HANDLE file = INVALID_HANDLE_VALUE, mapping, dup = NULL;
   DWORD protection, access, ignored;
   uint64_t size_hi_lo;
   void *view;
+  wchar_t wname[256];
   int err = 0;
 
+  if (name != NULL && (err = shm_name(name, wname, 256)) != 0) return err;
   if (!anonymous) {
     file = handle_of(fd);
     if (file == INVALID_HANDLE_VALUE) return mmio_syserr_number("EBADF");
@@ -181,8 +185,14 @@ int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_
    * for a larger one); anonymous memory is exactly `len`. */
   size_hi_lo = anonymous ? (uint64_t)len : 0;
   mapping = CreateFileMappingW(file, NULL, protection, (DWORD)(size_hi_lo >> 32), (DWORD)size_hi_lo,
-                               NULL);
+                               name != NULL ? wname : NULL);
   if (mapping == NULL) return last_error();
+  /* A name that exists already: Windows returns that object, which for a
+   * file may be another file's (planted by anyone in the session). */
+  if (name != NULL && !anonymous && GetLastError() == ERROR_ALREADY_EXISTS) {
+    CloseHandle(mapping);
+    return mmio_syserr_number("EEXIST");
+  }
 
   if (private_copy) access = FILE_MAP_COPY;
   else if (prot & PROT_WRITE) access = FILE_MAP_WRITE;

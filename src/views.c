@@ -108,8 +108,9 @@ bool mmio_check_no_fault(napi_env env, const mapping_t *m) {
   return false;
 }
 
-bool mmio_begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
-  size_t given = argc;
+static bool begin(napi_env env, napi_callback_info info, size_t argc, call_t *c,
+                  bool mapping_pages) {
+  size_t given = argc, limit, pages_end;
   int64_t length;
 
   if (napi_get_cb_info(env, info, &given, c->args, NULL, NULL) != napi_ok) {
@@ -131,20 +132,38 @@ bool mmio_begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
     mmio_throw_napi_failure(env);
     return false;
   }
+  mmio_mapping_bounds(c->m, &c->base, &c->mapping_len);
   /* lib/ checked these against the view's length as JavaScript sees it;
-   * this is the engine's length, which no getter can change. */
-  if (c->offset < 0 || length < 0 || (uint64_t)c->offset > c->view.len ||
-      (uint64_t)length > c->view.len - (uint64_t)c->offset) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "range outside the view");
+   * this is the engine's length, which no getter can change. With
+   * `mapping_pages`, the range may go on past the view to the end of the
+   * mapping's last page (as 1.x's advise() took it): the kernel's mapping,
+   * the caller's own. */
+  limit = c->view.len;
+  if (mapping_pages) {
+    pages_end = mmio_pages_of(c->mapping_len) * mmio_page_size;
+    limit = pages_end - (size_t)(c->view.data - c->base);
+  }
+  if (c->offset < 0 || length < 0 || (uint64_t)c->offset > limit ||
+      (uint64_t)length > limit - (uint64_t)c->offset) {
+    napi_throw_range_error(
+        env, "ERR_OUT_OF_RANGE",
+        mapping_pages ? "range outside the mapping's pages" : "range outside the view");
     return false;
   }
   c->first = c->view.data + c->offset;
-  mmio_mapping_bounds(c->m, &c->base, &c->mapping_len);
   /* Round down to the page: the mapping's base is page-aligned, so this
    * never leaves the mapping. */
   c->start = c->base + ((size_t)(c->first - c->base) / mmio_page_size) * mmio_page_size;
   c->len = length == 0 ? 0 : (size_t)(c->first + length - c->start);
   return true;
+}
+
+bool mmio_begin(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
+  return begin(env, info, argc, c, false);
+}
+
+bool mmio_begin_in_pages(napi_env env, napi_callback_info info, size_t argc, call_t *c) {
+  return begin(env, info, argc, c, true);
 }
 
 bool mmio_check_whole_pages(napi_env env, const call_t *c, bool to_end_ok, const char *what) {

@@ -54,6 +54,9 @@ bool mmio_check_no_fault(napi_env env, const mapping_t *m);
  * pending when the view is not of a live mapping, the mapping saw a fault,
  * or the range leaves it. */
 bool mmio_begin(napi_env env, napi_callback_info info, size_t argc, call_t *c);
+/* The same for a range that may go on past the view to the end of the
+ * mapping's last page (advise(), as 1.x took its ranges). */
+bool mmio_begin_in_pages(napi_env env, napi_callback_info info, size_t argc, call_t *c);
 
 /* For calls that change whole pages (advice that discards data,
  * protection): the range must start on a page and end on one, or at the end

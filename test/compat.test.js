@@ -185,6 +185,47 @@ describe('Coming from 1.x (README table)', function () {
       }
       assert.match(refused.MAP_FIXED[1], /replaces whatever else is mapped/)
     },
+    "map(size, prot, flags, fd, offset, advise, 'name')" () {
+      const buf = mmap.map(P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, 0, `mmap-io-compat-${process.pid}`)
+      assert.strictEqual(buf[1], 1)
+      for (const bad of ['', 'x'.repeat(256)]) {
+        assert.throws(() => mmap.map(P, PROT_READ, MAP_SHARED, fd, 0, 0, bad), { code: 'ERR_INVALID_ARG_VALUE', message: /'name' must be 1 to 255 bytes/ })
+      }
+      if (process.platform === 'win32') {
+        // The name is the file mapping object's: a second file mapping of
+        // it is refused (it may be another file's); anonymous memory of one
+        // name is one memory.
+        assert.throws(() => mmap.map(P, PROT_READ, MAP_SHARED, fd, 0, 0, `mmap-io-compat-${process.pid}`), { code: 'EEXIST', syscall: 'mmap' })
+        const name = `mmap-io-compat-anon-${process.pid}`
+        const a = mmap.map(P, PROT_READ | PROT_WRITE, MAP_SHARED | mmap.MAP_ANONYMOUS, -1, 0, 0, name)
+        const b = mmap.map(P, PROT_READ | PROT_WRITE, MAP_SHARED | mmap.MAP_ANONYMOUS, -1, 0, 0, name)
+        a[7] = 42
+        assert.strictEqual(b[7], 42)
+        mmap.unmap(a)
+        mmap.unmap(b)
+      } else {
+        // Ignored: a second mapping of the same name is another mapping.
+        const again = mmap.map(P, PROT_READ, MAP_SHARED, fd, 0, 0, `mmap-io-compat-${process.pid}`)
+        assert.strictEqual(again[1], 1)
+        mmap.unmap(again)
+      }
+      mmap.unmap(buf)
+    },
+    'advise(buf, 0, 4096, advice) on a 100-byte mapping' () {
+      const small = mmap.map(100, PROT_READ, MAP_SHARED, fd)
+      mmap.advise(small, 0, P, mmap.MADV_WILLNEED)
+      mmap.advise(small, 0, P, mmap.MADV_NORMAL)
+      mmap.advise(small.subarray(50), 0, P - 50, mmap.MADV_WILLNEED) // from the view's first byte
+      assert.throws(() => mmap.advise(small, 0, P + 1, mmap.MADV_WILLNEED), { code: 'ERR_OUT_OF_RANGE', message: /<= 4096|<= 16384|<= 65536/ })
+      assert.throws(() => mmap.advise(small.subarray(50), 0, P - 49, mmap.MADV_WILLNEED), { code: 'ERR_OUT_OF_RANGE' })
+      // The addon checks it too, whatever lib/ let through.
+      const binding = require('../lib/binding')
+      assert.throws(() => binding.advise(small, 0, P + 1, mmap.MADV_WILLNEED), { code: 'ERR_OUT_OF_RANGE', message: /outside the mapping's pages/ })
+      assert.throws(() => binding.advise(small, 0, 2 * P, mmap.MADV_WILLNEED), { code: 'ERR_OUT_OF_RANGE' })
+      // Other functions keep to the view.
+      assert.throws(() => mmap.sync(small, 0, P), { code: 'ERR_OUT_OF_RANGE' })
+      mmap.unmap(small)
+    },
     'map(4096.5, ...), sync(buf, 0.5)' () {
       // Truncated toward zero, as 1.x did, in map(), advise(), sync() and incore().
       const buf = mmap.map(P + 0.5, PROT_READ, MAP_SHARED, fd, 0.5, mmap.MADV_NORMAL + 0.5)

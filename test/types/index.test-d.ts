@@ -147,3 +147,7 @@ expectType<number>(usingBlock())
 expectType<Promise<void>>(awaitUsingBlock())
 // A subarray is a plain Buffer: not disposable.
 expectError<Disposable>(buf.subarray(0, 10))
+
+// @riaskov/mmap-io's 7th argument: a Windows mapping name.
+expectType<mmap.MappedBuffer>(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0, 0, 'Local\\name'))
+expectError(mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0, 0, 42))
