@@ -183,9 +183,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("dlopen(RTLD_NOW): every symbol of %s resolved\n", argv[1]);
-  int32_t (*version)(void) = (int32_t (*)(void))dlsym(addon, "node_api_module_get_api_version_v1");
+  int32_t (*version)(void) = (int32_t(*)(void))dlsym(addon, "node_api_module_get_api_version_v1");
   napi_value (*init)(napi_env, napi_value) =
-      (napi_value (*)(napi_env, napi_value))dlsym(addon, "napi_register_module_v1");
+      (napi_value(*)(napi_env, napi_value))dlsym(addon, "napi_register_module_v1");
   if (version == NULL || init == NULL) {
     fprintf(stderr, "the addon lacks Node-API's entry points\n");
     return 1;
