@@ -1,14 +1,16 @@
 'use strict'
 // Loads the addon: the local build if there is one (npm install compiled it
-// from source), else the prebuilt binary for this platform. It lists no
-// directory and reads no environment variable, so Deno needs only
-// --allow-ffi to load it. (node-gyp-build, the install script, does both.)
+// from source), else the prebuilt binary for this platform and libc
+// (lib/libc.js). It lists no directory and reads no environment variable,
+// so Deno needs only --allow-ffi to load it. (node-gyp-build, the install
+// script, does both.)
 const path = require('path')
+const { prebuild } = require('./libc')
 
 const root = path.join(__dirname, '..')
 const candidates = [
   path.join(root, 'build', 'Release', 'mmap_io.node'),
-  path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'mmap-io.node')
+  prebuild(root)
 ]
 
 function load () {

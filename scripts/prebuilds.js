@@ -1,32 +1,40 @@
-'use strict'
 // The prebuilt binaries the package ships, one per platform, so that
 // `npm install --ignore-scripts` needs no compiler:
-//   prebuilds/linux-x64/mmap-io.node    node-gyp here (npm run build)
-//   prebuilds/linux-arm64/mmap-io.node  cross-compiled, gcc-aarch64-linux-gnu
-//   prebuilds/win32-x64/mmap-io.node    cross-compiled, mingw-w64
+//   prebuilds/linux-x64/mmap-io.node        node-gyp here (npm run build)
+//   prebuilds/linux-arm64/mmap-io.node      cross-compiled, gcc-aarch64-linux-gnu
+//   prebuilds/linux-x64/mmap-io.musl.node   cross-compiled, zig cc (musl)
+//   prebuilds/linux-arm64/mmap-io.musl.node cross-compiled, zig cc (musl)
+//   prebuilds/win32-x64/mmap-io.node        cross-compiled, mingw-w64
 // and prebuilds/MANIFEST.json: a hash of the sources they were built from,
-// and of each binary.
+// and of each binary. The `musl` tag is node-gyp-build's libc tag (the
+// install script picks that file on musl only); lib/binding.js loads the
+// same file.
 //
-//   node scripts/prebuilds.js           build all three (npm run prebuilds)
-//   node scripts/prebuilds.js --check   fail unless all three exist and
+//   node scripts/prebuilds.js           build all five (npm run prebuilds)
+//   node scripts/prebuilds.js --check   fail unless all five exist and
 //                                       match the sources (prepack)
 //   node scripts/prebuilds.js linux-arm64 ...   build only those
+//   node scripts/prebuilds.js --local   build the host's prebuild alone
+//                                       and mark the set local (see below)
 //
-// The toolchains come from Debian (apt-get) when missing; Node-API's headers
-// and node.exe's import library from the npm registry, into
-// MMAP_IO_NODE_CACHE (default ~/.cache/mmap-io).
+// The toolchains come from Debian (apt-get) when missing, zig from the npm
+// registry; Node-API's headers and node.exe's import library from the npm
+// registry, into MMAP_IO_NODE_CACHE (default ~/.cache/mmap-io).
 const crypto = require('crypto')
 const fs = require('fs')
 const path = require('path')
 const { spawnSync } = require('child_process')
-const { cache, run, has, aptInstall, unpack } = require('./tools')
+const { cache, run, has, aptInstall, unpack, zigCompiler } = require('./tools')
 const { description, ENTRY_POINTS } = require('./build-description')
 
 const root = path.join(__dirname, '..')
 const prebuilds = path.join(root, 'prebuilds')
 const manifestFile = path.join(prebuilds, 'MANIFEST.json')
-const TARGETS = ['linux-x64', 'linux-arm64', 'win32-x64']
-const binaryOf = (target) => path.join(prebuilds, target, 'mmap-io.node')
+const TARGETS = ['linux-x64', 'linux-arm64', 'linux-x64-musl', 'linux-arm64-musl', 'win32-x64']
+// prebuilds/<platform>-<arch>/mmap-io[.musl].node
+const dirOf = (target) => target.replace(/-musl$/, '')
+const fileOf = (target) => `${dirOf(target)}/mmap-io${target.endsWith('-musl') ? '.musl' : ''}.node`
+const binaryOf = (target) => path.join(prebuilds, fileOf(target))
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex')
 
 // What the binaries are built from: every file of src/ and binding.gyp.
@@ -66,6 +74,28 @@ function compile (cc, args) {
   return (r.stderr.match(/warning:/g) || []).length
 }
 
+// A musl build with zig cc: the same arguments as the glibc builds.
+function zigBuild (target, triple) {
+  const { zig, env } = zigCompiler()
+  const headers = unpack('node-api-headers@1', 'node-api-headers')
+  const out = binaryOf(target)
+  fs.mkdirSync(path.dirname(out), { recursive: true })
+  // zig links musl's crti.o, whose _init and _fini would be exported: a
+  // version script keeps the entry points alone global, as
+  // -fvisibility=hidden does for the glibc builds.
+  const exportsMap = path.join(cache, 'zig-0.11.0', 'entry-points.map')
+  fs.writeFileSync(exportsMap, `{ global: ${ENTRY_POINTS.join('; ')}; local: *; };\n`)
+  const r = spawnSync(zig, ['cc', '-target', triple, '-O2', '-fPIC', '-shared', '-s',
+    `-Wl,--version-script=${exportsMap}`, '-I', path.join(headers, 'include'), '-o', out, ...gypArgs('linux')],
+  { cwd: root, env, encoding: 'utf8' })
+  process.stderr.write(r.stderr)
+  if (r.status !== 0) throw new Error(`zig cc -target ${triple} failed`)
+  onlyEntryPoints(target, elfExports(out))
+  // Ours only: with a cold cache, zig first builds musl's start files from
+  // its own copy of musl, which warns about musl's code.
+  return r.stderr.split('\n').filter((l) => /warning:/.test(l) && !l.startsWith(path.dirname(zig))).length
+}
+
 const builders = {
   'linux-x64' () {
     if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('linux-x64 is built on linux-x64')
@@ -90,6 +120,14 @@ const builders = {
       '-I', path.join(headers, 'include'), '-o', out, ...gypArgs('linux')])
     onlyEntryPoints('linux-arm64', elfExports(out))
     return warnings
+  },
+
+  'linux-x64-musl' () {
+    return zigBuild('linux-x64-musl', 'x86_64-linux-musl')
+  },
+
+  'linux-arm64-musl' () {
+    return zigBuild('linux-arm64-musl', 'aarch64-linux-musl')
   },
 
   'win32-x64' () {
@@ -133,6 +171,17 @@ function checkGlibc (target, file) {
   }
 }
 
+// A musl binary needs musl's libc and nothing of glibc: its one needed
+// library is libc (musl's loader answers any libc.* name with itself), and
+// it asks for no symbol version (glibc's GLIBC_*; musl has none).
+function checkMusl (target, file) {
+  const needed = [...run('readelf', ['-d', file]).matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1])
+  if (needed.some((lib) => !/^libc\./.test(lib))) throw new Error(`${target} needs ${needed.join(', ')}: only musl's libc is allowed`)
+  const versions = run('readelf', ['-V', file]).match(/GLIBC_[0-9.]+/g)
+  if (versions) throw new Error(`${target} asks for glibc symbol versions: ${[...new Set(versions)].join(', ')}`)
+  console.log(`${target} needs ${needed.join(', ')} and no symbol version`)
+}
+
 function readManifest () {
   try {
     return JSON.parse(fs.readFileSync(manifestFile, 'utf8'))
@@ -150,10 +199,11 @@ function build (targets) {
   for (const target of targets) {
     const warnings = builders[target]()
     if (warnings !== 0) throw new Error(`${target}: ${warnings} compiler warnings`)
-    if (target.startsWith('linux-')) checkGlibc(target, binaryOf(target))
+    if (target.endsWith('-musl')) checkMusl(target, binaryOf(target))
+    else if (target.startsWith('linux-')) checkGlibc(target, binaryOf(target))
     const binary = fs.readFileSync(binaryOf(target))
     manifest.files[target] = sha256(binary)
-    console.log(`built prebuilds/${target}/mmap-io.node: ${binary.length} bytes, sha256 ${manifest.files[target].slice(0, 16)}…`)
+    console.log(`built prebuilds/${fileOf(target)}: ${binary.length} bytes, sha256 ${manifest.files[target].slice(0, 16)}…`)
   }
   fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n')
 }
@@ -165,24 +215,27 @@ function problems () {
   if (manifest.sources !== sourcesHash()) found.push('prebuilds/MANIFEST.json was not made from the current sources')
   for (const target of TARGETS) {
     const file = binaryOf(target)
-    if (!fs.existsSync(file)) found.push(`prebuilds/${target}/mmap-io.node is missing`)
-    else if (manifest.files[target] !== sha256(fs.readFileSync(file))) found.push(`prebuilds/${target}/mmap-io.node is not the one built from the current sources`)
+    if (!fs.existsSync(file)) found.push(`prebuilds/${fileOf(target)} is missing`)
+    else if (manifest.files[target] !== sha256(fs.readFileSync(file))) found.push(`prebuilds/${fileOf(target)} is not the one built from the current sources`)
   }
-  const extra = fs.existsSync(prebuilds)
-    ? fs.readdirSync(prebuilds).filter((d) => d !== 'MANIFEST.json' && !TARGETS.includes(d))
-    : []
-  for (const d of extra) found.push(`prebuilds/${d} is not one of ${TARGETS.join(', ')}`)
+  // Nothing else: a file there would be packed, and node-gyp-build might
+  // pick it.
+  const expected = new Set(['MANIFEST.json', ...TARGETS.map(dirOf), ...TARGETS.map(fileOf)])
+  const walk = (rel) => fs.readdirSync(path.join(prebuilds, rel), { withFileTypes: true })
+    .flatMap((e) => { const f = rel ? `${rel}/${e.name}` : e.name; return e.isDirectory() ? [f, ...walk(f)] : [f] })
+  const extra = fs.existsSync(prebuilds) ? walk('').filter((f) => !expected.has(f)) : []
+  for (const f of extra) found.push(`prebuilds/${f} is not one of the prebuilds (${TARGETS.map(fileOf).join(', ')})`)
   return found
 }
 
-module.exports = { TARGETS, build, problems, binaryOf, sourcesHash }
+module.exports = { TARGETS, build, problems, binaryOf, fileOf, sourcesHash }
 
 if (require.main === module) {
   const args = process.argv.slice(2)
   if (args[0] === '--check') {
     const found = problems()
     if (found.length) {
-      console.error(`mmap-io: refusing to pack:\n  ${found.join('\n  ')}\nRun \`npm run prebuilds\` to build all three.`)
+      console.error(`mmap-io: refusing to pack:\n  ${found.join('\n  ')}\nRun \`npm run prebuilds\` to build all five (\`npm run pack:local\` packs the host's alone, for a local test: npm publish refuses that tarball).`)
       process.exitCode = 1
     } else {
       console.log(`prebuilds: ${TARGETS.join(', ')} match the sources`)

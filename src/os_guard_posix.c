@@ -36,7 +36,11 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h> /* process_vm_readv() */
+#if defined(__APPLE__)
+#include <sys/ucontext.h> /* ucontext_t; <ucontext.h> wants _XOPEN_SOURCE there */
+#else
 #include <ucontext.h>
+#endif
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/sysmacros.h> /* major(), minor() */

@@ -147,7 +147,8 @@ const os_constant_t mmio_os_constants[] = {
 #ifdef MADV_COLD
     A(MADV_COLD, ADVICE_KEEPS),
 #endif
-#ifdef MADV_PAGEOUT
+#if defined(__linux__) && defined(MADV_PAGEOUT)
+    /* macOS has a private MADV_PAGEOUT (10) of another meaning. */
     A(MADV_PAGEOUT, ADVICE_KEEPS),
 #endif
 #ifdef MADV_DONTNEED_LOCKED

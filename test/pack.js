@@ -1,9 +1,9 @@
 'use strict'
 // npm run test:pack: what users install works.
-//  1. npm pack (its prepack refuses a tarball without the three prebuilds
+//  1. npm pack (its prepack refuses a tarball without the five prebuilds
 //     made from these sources, shown on spoiled copies): the tarball holds
-//     exactly linux-x64, linux-arm64 and win32-x64, and no tests,
-//     benchmarks or builds.
+//     exactly linux-x64, linux-arm64, their musl twins (test:musl checks
+//     those load) and win32-x64, and no tests, benchmarks or builds.
 //  2. The tarball installed with scripts blocked (--ignore-scripts), and a
 //     round trip (require, import, write, sync, read back) on the prebuilt
 //     binary: on linux-x64 (this machine), linux-arm64 (the arm64 node and
@@ -86,17 +86,18 @@ try {
   for (const f of listing) console.log(`  ${f}`)
   assert.deepStrictEqual(listing.filter((f) => f.startsWith('package/prebuilds/')), [
     'package/prebuilds/MANIFEST.json',
-    ...prebuilds.TARGETS.map((t) => `package/prebuilds/${t}/mmap-io.node`).sort()
-  ], 'exactly the three prebuilds')
+    ...prebuilds.TARGETS.map((t) => `package/prebuilds/${prebuilds.fileOf(t)}`)
+  ].sort(), 'exactly the five prebuilds')
   assert.ok(!listing.some((f) => /^package\/(test|bench|build|examples|node_modules|scripts)\//.test(f)), 'no tests, benchmarks or builds')
-  console.log('1. the tarball holds exactly the three prebuilds')
+  console.log(`1. the tarball holds exactly the five prebuilds (${prebuilds.TARGETS.join(', ')})`)
   passed++
 
   // 1b. npm pack refuses (prepack) a copy whose prebuilds are incomplete or
   // were built from other sources.
   const refusals = []
   for (const [what, spoil] of [
-    ['without the linux-arm64 prebuild', (dir) => fs.rmSync(path.join(dir, 'prebuilds', 'linux-arm64'), { recursive: true })],
+    ['without the linux-arm64 prebuild', (dir) => fs.rmSync(path.join(dir, 'prebuilds', 'linux-arm64', 'mmap-io.node'))],
+    ['without the linux-x64 musl prebuild', (dir) => fs.rmSync(path.join(dir, 'prebuilds', 'linux-x64', 'mmap-io.musl.node'))],
     ['with a source changed since the build', (dir) => fs.appendFileSync(path.join(dir, 'src', 'calls.c'), '\n')],
     ['with a prebuild that is not the one built', (dir) => fs.appendFileSync(path.join(dir, 'prebuilds', 'win32-x64', 'mmap-io.node'), '\0')]
   ]) {
