@@ -296,6 +296,19 @@ function bar (map, width = 60) {
   return `[${out}]`
 }
 
+// `pages` pages as vmtouch prints sizes: in whole units, truncated (4K,
+// 196M, 2G; 0 for none), so that the columns read the same in both.
+function pagesSize (pages) {
+  const units = ['', 'K', 'M', 'G', 'T']
+  let size = pages * mmap.PAGESIZE
+  let i = 0
+  while (size >= 1024 && i < units.length - 1) {
+    size /= 1024
+    i++
+  }
+  return `${Math.floor(size)}${units[i]}`
+}
+
 function human (bytes) {
   const units = ['B', 'K', 'M', 'G', 'T']
   let i = 0
@@ -392,7 +405,7 @@ async function main (argv) {
         const what = row.files === undefined ? escape(row.file) : `${escape(row.file)} (${row.files} files)`
         const shown = map === null ? '' : `${bar(map)} `
         process.stdout.write(`${what}\n${shown}${row.resident}/${row.pages} pages  ` +
-          `${human(row.resident * mmap.PAGESIZE)}/${human(row.size)}  ${((100 * row.resident) / (row.pages || 1)).toFixed(1)}%\n`)
+          `${pagesSize(row.resident)}/${pagesSize(row.pages)}  ${((100 * row.resident) / (row.pages || 1)).toFixed(1)}%\n`)
       }
     } catch (err) {
       status = 1
