@@ -8,14 +8,17 @@ const path = require('path')
 const { prebuild } = require('./libc')
 
 const root = path.join(__dirname, '..')
+// Functions, so that the libc is looked into only when there is no local
+// build.
 const candidates = [
-  path.join(root, 'build', 'Release', 'mmap_io.node'),
-  prebuild(root)
+  () => path.join(root, 'build', 'Release', 'mmap_io.node'),
+  () => prebuild(root)
 ]
 
 function load () {
   const errors = []
-  for (const file of candidates) {
+  for (const candidate of candidates) {
+    const file = candidate()
     try {
       return Object.assign(require(file), { file })
     } catch (err) {
