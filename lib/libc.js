@@ -15,10 +15,11 @@ const LOADERS = {
 // names the glibc it runs on (glibcVersionRuntime), a musl one's does not;
 // the report is asked only where musl's loader exists, so that a glibc
 // system without musl pays one stat. Deno has no musl build.
-function libc (platform = process.platform, arch = process.arch, report = process.report, exists = fs.existsSync) {
+function libc (platform = process.platform, arch = process.arch, report = process.report, exists = fs.existsSync,
+  deno = process.versions.deno !== undefined) {
   if (platform !== 'linux') return null
   const [musl, glibc] = LOADERS[arch] || []
-  if (process.versions.deno || !musl || !exists(musl)) return 'glibc'
+  if (deno || !musl || !exists(musl)) return 'glibc'
   if (report && typeof report.getReport === 'function') {
     const header = report.getReport().header || {}
     return header.glibcVersionRuntime ? 'glibc' : 'musl'

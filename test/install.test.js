@@ -54,17 +54,19 @@ describe('install selection (musl or glibc)', function () {
     const musl = { getReport: () => ({ header: {} }) }
     const glibc = { getReport: () => ({ header: { glibcVersionRuntime: '2.36' } }) }
     const only = (...files) => (f) => files.includes(f)
-    assert.strictEqual(libc('linux', 'x64', musl, only('/lib/ld-musl-x86_64.so.1')), 'musl')
-    assert.strictEqual(libc('linux', 'arm64', musl, only('/lib/ld-musl-aarch64.so.1')), 'musl')
+    assert.strictEqual(libc('linux', 'x64', musl, only('/lib/ld-musl-x86_64.so.1'), false), 'musl')
+    assert.strictEqual(libc('linux', 'arm64', musl, only('/lib/ld-musl-aarch64.so.1'), false), 'musl')
     // Debian with the musl package: both loaders, glibc's report.
-    assert.strictEqual(libc('linux', 'x64', glibc, only('/lib/ld-musl-x86_64.so.1', '/lib64/ld-linux-x86-64.so.2')), 'glibc')
+    assert.strictEqual(libc('linux', 'x64', glibc, only('/lib/ld-musl-x86_64.so.1', '/lib64/ld-linux-x86-64.so.2'), false), 'glibc')
     // No musl loader: glibc, without asking for a report.
     const never = { getReport: () => { throw new Error('asked') } }
-    assert.strictEqual(libc('linux', 'x64', never, only()), 'glibc')
+    assert.strictEqual(libc('linux', 'x64', never, only(), false), 'glibc')
     // No report (a runtime without process.report): the loaders decide.
-    assert.strictEqual(libc('linux', 'x64', null, only('/lib/ld-musl-x86_64.so.1')), 'musl')
-    assert.strictEqual(libc('linux', 'x64', null, only('/lib/ld-musl-x86_64.so.1', '/lib64/ld-linux-x86-64.so.2')), 'glibc')
-    assert.strictEqual(libc('win32', 'x64', musl, only('/lib/ld-musl-x86_64.so.1')), null)
+    assert.strictEqual(libc('linux', 'x64', null, only('/lib/ld-musl-x86_64.so.1'), false), 'musl')
+    assert.strictEqual(libc('linux', 'x64', null, only('/lib/ld-musl-x86_64.so.1', '/lib64/ld-linux-x86-64.so.2'), false), 'glibc')
+    assert.strictEqual(libc('win32', 'x64', musl, only('/lib/ld-musl-x86_64.so.1'), false), null)
+    // Deno has no musl build: glibc's binary, whatever the loaders.
+    assert.strictEqual(libc('linux', 'x64', musl, only('/lib/ld-musl-x86_64.so.1'), true), 'glibc')
   })
 
   it('lib/libc.js: the file lib/binding.js loads is the one node-gyp-build picks', function () {
