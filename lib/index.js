@@ -242,6 +242,10 @@ function disposeMapping () {
 async function asyncDisposeMapping () {
   try {
     if (lengthOf(this) !== 0) await promises.sync(this)
+  } catch (err) {
+    // Not a live mapping any more: a SharedArrayBuffer mapping that unmap()
+    // released keeps its length (it cannot be detached); nothing to flush.
+    if (err.code !== 'ERR_INVALID_ARG_VALUE') throw err
   } finally {
     unmap(this)
   }
@@ -673,7 +677,10 @@ function remap (buffer, length, options) {
     try {
       opened = fd = reopen(origin, grow ? fs.constants.O_RDWR : fs.constants.O_RDONLY).fd
     } catch (err) {
-      if (grow || err.code === 'ERR_INVALID_STATE') throw err
+      // Without grow, a file that no longer has the name (removed, or
+      // renamed away) is not needed: the addon checks the mapping's last
+      // page itself. A path that names another file is refused.
+      if (grow || (err.code === 'ERR_INVALID_STATE' && err.cause === undefined)) throw err
     }
   }
   try {

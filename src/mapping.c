@@ -190,13 +190,19 @@ env_state_t *mmio_env_state_new(napi_env env) {
 void mmio_mapping_set_worker(env_state_t *st, bool worker) { st->worker = worker; }
 
 bool mmio_mapping_set_disposers(napi_env env, env_state_t *st, const napi_value values[4]) {
+  napi_ref made[4] = {NULL, NULL, NULL, NULL};
   int i;
+  /* All four or none: a half-set table would fail every Buffer after. */
+  for (i = 0; i < 4; i++) {
+    if (napi_create_reference(env, values[i], 1, &made[i]) != napi_ok) {
+      while (i-- > 0) napi_delete_reference(env, made[i]);
+      return false;
+    }
+  }
   for (i = 0; i < 4; i++) {
     if (st->disposers[i] != NULL) napi_delete_reference(env, st->disposers[i]);
-    st->disposers[i] = NULL;
+    st->disposers[i] = made[i];
   }
-  for (i = 0; i < 4; i++)
-    if (napi_create_reference(env, values[i], 1, &st->disposers[i]) != napi_ok) return false;
   return true;
 }
 
@@ -681,9 +687,12 @@ static napi_value new_buffer(napi_env env, mapping_t *m, bool sab) {
         napi_get_typedarray_info(env, buffer, NULL, NULL, NULL, &arraybuffer, NULL) == napi_ok)
       watch(env, s, arraybuffer);
     report_external(env, s, m->len);
+    /* The Buffer is handed out even if this fails (it cannot, with what
+     * setup() accepts): the mapping is made, and nothing else would
+     * release it before the garbage collector. */
     if (!add_disposers(env, st, buffer)) {
-      mmio_throw_napi_failure(env);
-      return NULL;
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
     }
     /* A big mapping gets its sentinel now; small ones share one that lib/
      * asks for once per turn of the event loop (mmio_mapping_sentinel()). */

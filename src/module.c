@@ -124,8 +124,24 @@ static napi_value js_setup(napi_env env, napi_callback_info info) {
   }
   CHECK(env, napi_get_value_bool(env, args[0], &worker));
   CHECK(env, napi_get_instance_data(env, (void **)&st));
+  if (argc == 5) {
+    /* Two (symbol, function) pairs, checked here: a key that is not a
+     * symbol could make every Buffer's properties fail. */
+    napi_valuetype types[4];
+    int i;
+    for (i = 0; i < 4; i++) CHECK(env, napi_typeof(env, args[1 + i], &types[i]));
+    if (types[0] != napi_symbol || types[1] != napi_function || types[2] != napi_symbol ||
+        types[3] != napi_function) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                            "setup() takes (worker, symbol, function, symbol, function)");
+      return NULL;
+    }
+    if (!mmio_mapping_set_disposers(env, st, args + 1)) {
+      mmio_throw_napi_failure(env);
+      return NULL;
+    }
+  }
   mmio_mapping_set_worker(st, worker);
-  if (argc == 5 && !mmio_mapping_set_disposers(env, st, args + 1)) mmio_throw_napi_failure(env);
   return NULL;
 }
 

@@ -106,6 +106,30 @@ describe('using and await using', function () {
     assert.deepStrictEqual(JSON.parse(out), { code: 'EIO', syscall: 'msync', length: 0 })
   })
 
+  it('Symbol.asyncDispose of a SharedArrayBuffer mapping already unmapped does nothing (it keeps its length)', async function () {
+    if (!mmap.features.sharedArrayBuffer) skip(this, 'needs SharedArrayBuffer mappings (Node 22.23+, 24.21+, 26, Bun)')
+    const buf = mmap.open(tmpFile(P), { sharedArrayBuffer: true })
+    mmap.unmap(buf)
+    assert.strictEqual(buf.length, P)
+    await buf[Symbol.asyncDispose]()
+    buf[Symbol.dispose]()
+  })
+
+  it('the addon takes the two methods only as (symbol, function) pairs, all or none', function () {
+    const out = assertChildOk(runChild(`
+      const mmap = require('mmap-io'), binding = require(${JSON.stringify(path.join(root, 'lib', 'binding'))})
+      const seen = []
+      for (const args of [[false, Symbol.dispose, () => {}, 1, 2], [false, '0', () => {}, Symbol.asyncDispose, () => {}], [false, Symbol.dispose, 'x', Symbol.asyncDispose, () => {}]]) {
+        try { binding.setup(...args); seen.push('accepted') } catch (err) { seen.push(err.code) }
+      }
+      // Refused calls changed nothing: Buffers still get the two methods.
+      const buf = mmap.map(${P}, mmap.PROT_READ, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1)
+      seen.push(Object.getOwnPropertySymbols(buf).length, typeof buf[Symbol.dispose])
+      console.log(JSON.stringify(seen))
+    `))
+    assert.deepStrictEqual(JSON.parse(out), ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_TYPE', 2, 'function'])
+  })
+
   it('every mapped Buffer has the same shape (one hidden class: no per-Buffer properties)', function () {
     if (runtime !== 'node') skip(this, 'V8 natives syntax (%HaveSameMap) is a Node flag')
     const file = tmpFile(2 * P)

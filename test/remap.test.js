@@ -160,6 +160,27 @@ describe('remap()', function () {
     mmap.unmap(buf)
   })
 
+  it('of an open() mapping whose file was removed or renamed away: without grow it shrinks and grows back within the file; with grow, ERR_INVALID_STATE', function () {
+    if (emulated) skip(this, qemuGaps.mremap)
+    if (isWindows) skip(this, 'a mapped file cannot be removed or renamed on Windows')
+    for (const gone of ['removed', 'renamed']) {
+      const dir = fs.mkdtempSync(path.join(scratch, `${gone}-`))
+      const file = path.join(dir, 'log.bin')
+      fs.writeFileSync(file, Buffer.alloc(2 * P, 7))
+      let buf = mmap.open(file, { mode: 'r+' })
+      if (gone === 'removed') fs.unlinkSync(file)
+      else fs.renameSync(file, path.join(dir, 'log.1'))
+      buf = mmap.remap(buf, P)
+      assert.deepStrictEqual([buf.length, buf[P - 1]], [P, 7], gone)
+      buf = mmap.remap(buf, 2 * P)
+      assert.deepStrictEqual([buf.length, buf[2 * P - 1]], [2 * P, 7], gone)
+      assert.throws(() => mmap.remap(buf, 3 * P), { code: 'ERR_OUT_OF_RANGE' }) // past the file's end
+      assert.throws(() => mmap.remap(buf, 3 * P, { grow: true }), (err) => err.code === 'ERR_INVALID_STATE' && err.cause.code === 'ENOENT')
+      assert.strictEqual(fs.existsSync(file), false, gone) // nothing created
+      mmap.unmap(buf)
+    }
+  })
+
   it('of an open() mapping whose path now names another file: a clear error, and the other file untouched; a relative path keeps its meaning after chdir()', function () {
     if (emulated) skip(this, qemuGaps.mremap)
     if (isWindows) skip(this, 'a mapped file cannot be renamed over on Windows')
@@ -183,12 +204,11 @@ describe('remap()', function () {
     assert.strictEqual(buf.length, P) // the mapping as it was
     assert.strictEqual(buf[0], 1)
     assert.deepStrictEqual([fs.statSync(file).size, fs.statSync(empty).size], [P, P]) // neither grown
-    // Removed, so that nothing has the name: the same error (ENOENT is its
-    // cause), not a plain ENOENT.
+    // Removed, so that nothing has the name: growing the file is the same
+    // error (ENOENT is its cause), not a plain ENOENT; without grow the file
+    // is not needed, and the mapping shrinks and grows back within it.
     fs.unlinkSync(file)
-    for (const grow of [false, true]) {
-      assert.throws(() => mmap.remap(buf, 2 * P, { grow }), (err) => STATE(file)(err) && err.cause.code === 'ENOENT')
-    }
+    assert.throws(() => mmap.remap(buf, 2 * P, { grow: true }), (err) => STATE(file)(err) && err.cause.code === 'ENOENT')
     assert.strictEqual(fs.existsSync(file), false) // nothing created
     fs.writeFileSync(file, Buffer.alloc(P, 2))
     // With the descriptor of the mapped file, it grows.
