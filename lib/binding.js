@@ -23,7 +23,13 @@ function load () {
       return Object.assign(require(file), { file })
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND' && err.code !== 'ERR_DLOPEN_FAILED' && !/cannot open shared object|No such file|not find/i.test(err.message)) throw err
-      errors.push(`  ${path.relative(root, file)}: ${err.message.split('\n')[0]}`)
+      const why = `  ${path.relative(root, file)}: ${err.message.split('\n')[0]}`
+      // A local build that exists but does not load (another architecture,
+      // a missing symbol) is not silently replaced by the prebuilt binary.
+      if (errors.length === 0 && err.code !== 'MODULE_NOT_FOUND' && candidates.length > 1) {
+        process.emitWarning(`mmap-io: the local build did not load, so the prebuilt binary is used:\n${why}`)
+      }
+      errors.push(why)
     }
   }
   const err = new Error(`No native build was found for ${process.platform}-${process.arch} ` +

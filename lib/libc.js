@@ -11,20 +11,32 @@ const LOADERS = {
   arm64: ['/lib/ld-musl-aarch64.so.1', '/lib/ld-linux-aarch64.so.1']
 }
 
-// 'musl' or 'glibc' on Linux, null elsewhere. A glibc process's report
-// names the glibc it runs on (glibcVersionRuntime), a musl one's does not;
-// the report is asked only where musl's loader exists, so that a glibc
-// system without musl pays one stat. Deno has no musl build.
-function libc (platform = process.platform, arch = process.arch, report = process.report, exists = fs.existsSync,
+// /proc/self/maps, or null where it cannot be read.
+function readMaps () {
+  try {
+    return fs.readFileSync('/proc/self/maps', 'utf8')
+  } catch {
+    return null
+  }
+}
+
+// 'musl' or 'glibc' on Linux, null elsewhere: the libc this process runs
+// on, from the dynamic loader mapped into it (musl's ld-musl-*.so.1 or
+// glibc's ld-linux*.so.*), which nothing in the process can fake and which
+// costs one read (process.report.getReport() would look up every open
+// socket and wait for every worker). Where /proc cannot tell, which
+// loaders exist on disk. Deno has no musl build.
+function libc (platform = process.platform, arch = process.arch, maps = readMaps, exists = fs.existsSync,
   deno = process.versions.deno !== undefined) {
   if (platform !== 'linux') return null
-  const [musl, glibc] = LOADERS[arch] || []
-  if (deno || !musl || !exists(musl)) return 'glibc'
-  if (report && typeof report.getReport === 'function') {
-    const header = report.getReport().header || {}
-    return header.glibcVersionRuntime ? 'glibc' : 'musl'
+  if (deno) return 'glibc'
+  const text = maps()
+  if (text !== null) {
+    if (/\/ld-musl-[^/\s]*\.so\.1$/m.test(text)) return 'musl'
+    if (/\/ld-linux[^/\s]*\.so\.\d+$/m.test(text)) return 'glibc'
   }
-  return exists(glibc) ? 'glibc' : 'musl'
+  const [musl, glibc] = LOADERS[arch] || []
+  return musl && exists(musl) && !exists(glibc) ? 'musl' : 'glibc'
 }
 
 // The prebuild for this platform, under the package root `root`.

@@ -50,23 +50,26 @@ describe('install selection (musl or glibc)', function () {
     `prebuilds/linux-${process.arch}/mmap-io.node`)
   })
 
-  it('lib/libc.js: musl where musl\'s loader exists and the report names no glibc', function () {
-    const musl = { getReport: () => ({ header: {} }) }
-    const glibc = { getReport: () => ({ header: { glibcVersionRuntime: '2.36' } }) }
+  it('lib/libc.js: musl where the process runs musl\'s loader, glibc where glibc\'s; the loaders on disk where /proc cannot tell', function () {
+    const maps = (loader) => () => `7f0000000000-7f0000001000 r--p 00000000 08:01 123   /usr/lib/libfoo.so
+7f0000001000-7f0000002000 r-xp 00001000 08:01 124                    ${loader}
+`
+    const none = () => null
     const only = (...files) => (f) => files.includes(f)
-    assert.strictEqual(libc('linux', 'x64', musl, only('/lib/ld-musl-x86_64.so.1'), false), 'musl')
-    assert.strictEqual(libc('linux', 'arm64', musl, only('/lib/ld-musl-aarch64.so.1'), false), 'musl')
-    // Debian with the musl package: both loaders, glibc's report.
-    assert.strictEqual(libc('linux', 'x64', glibc, only('/lib/ld-musl-x86_64.so.1', '/lib64/ld-linux-x86-64.so.2'), false), 'glibc')
-    // No musl loader: glibc, without asking for a report.
-    const never = { getReport: () => { throw new Error('asked') } }
-    assert.strictEqual(libc('linux', 'x64', never, only(), false), 'glibc')
-    // No report (a runtime without process.report): the loaders decide.
-    assert.strictEqual(libc('linux', 'x64', null, only('/lib/ld-musl-x86_64.so.1'), false), 'musl')
-    assert.strictEqual(libc('linux', 'x64', null, only('/lib/ld-musl-x86_64.so.1', '/lib64/ld-linux-x86-64.so.2'), false), 'glibc')
-    assert.strictEqual(libc('win32', 'x64', musl, only('/lib/ld-musl-x86_64.so.1'), false), null)
+    const all = only('/lib/ld-musl-x86_64.so.1', '/lib64/ld-linux-x86-64.so.2', '/lib/ld-musl-aarch64.so.1', '/lib/ld-linux-aarch64.so.1')
+    assert.strictEqual(libc('linux', 'x64', maps('/lib/ld-musl-x86_64.so.1'), all, false), 'musl')
+    assert.strictEqual(libc('linux', 'arm64', maps('/lib/ld-musl-aarch64.so.1'), all, false), 'musl')
+    // Debian with the musl package, or Alpine with gcompat: both loaders on
+    // disk; the one the process runs decides.
+    assert.strictEqual(libc('linux', 'x64', maps('/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'), all, false), 'glibc')
+    assert.strictEqual(libc('linux', 'arm64', maps('/usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1'), all, false), 'glibc')
+    // No /proc (or a static binary): the loaders on disk.
+    assert.strictEqual(libc('linux', 'x64', none, only('/lib/ld-musl-x86_64.so.1'), false), 'musl')
+    assert.strictEqual(libc('linux', 'x64', none, all, false), 'glibc')
+    assert.strictEqual(libc('linux', 'x64', maps('/usr/lib/libc.so'), only(), false), 'glibc')
+    assert.strictEqual(libc('win32', 'x64', maps('/lib/ld-musl-x86_64.so.1'), all, false), null)
     // Deno has no musl build: glibc's binary, whatever the loaders.
-    assert.strictEqual(libc('linux', 'x64', musl, only('/lib/ld-musl-x86_64.so.1'), true), 'glibc')
+    assert.strictEqual(libc('linux', 'x64', maps('/lib/ld-musl-x86_64.so.1'), all, true), 'glibc')
   })
 
   it('lib/libc.js: the file lib/binding.js loads is the one node-gyp-build picks', function () {
