@@ -160,6 +160,7 @@ static DWORD page_protection(int prot, int private_copy) {
 }
 
 static int shm_name(const char *name, wchar_t *out, int size);
+static void close_handles(os_extra_t *extra);
 
 int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_t offset,
                 const char *name, os_extra_t *extra) {
@@ -201,12 +202,16 @@ int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_
   view =
       MapViewOfFile(mapping, access, (DWORD)((uint64_t)offset >> 32), (DWORD)(uint64_t)offset, len);
   if (view == NULL) err = last_error();
-  CloseHandle(mapping); /* the view keeps the section alive */
+  /* The view keeps the section alive; a name lives only as long as a
+   * handle, so a named one keeps its handle until the view goes. */
+  if (err != 0 || name == NULL) CloseHandle(mapping);
   if (err != 0) return err;
+  if (name != NULL) extra->section = (intptr_t)mapping;
 
   if (prot == PROT_NONE && !VirtualProtect(view, len, PAGE_NOACCESS, &ignored)) {
     err = last_error();
     UnmapViewOfFile(view);
+    close_handles(extra);
     return err;
   }
   /* sync(…, blocking) flushes the file of a shared view too, and the fd may
@@ -216,6 +221,7 @@ int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_
                        DUPLICATE_SAME_ACCESS)) {
     err = last_error();
     UnmapViewOfFile(view);
+    close_handles(extra);
     return err;
   }
   extra->file = (intptr_t)dup;
