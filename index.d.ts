@@ -179,22 +179,13 @@ declare namespace mmap {
     fd: number,
     offset?: Integer | null,
     advise?: number | null,
-    options?: MapOptions | null
-  ): MappedBuffer
-  /**
-   * @riaskov/mmap-io's 7th argument: on Windows the name of the file mapping
-   * object (anonymous memory of a name that exists is that memory; a file
-   * mapping of a name that exists is EEXIST); ignored elsewhere. 1 to 255
-   * bytes.
-   */
-  function map (
-    size: Integer,
-    protection: number,
-    flags: number,
-    fd: number,
-    offset: Integer | null | undefined,
-    advise: number | null | undefined,
-    name: string
+    /**
+     * Options, or @riaskov/mmap-io's 7th argument: a string that on Windows
+     * names the file mapping object (anonymous memory of a name that exists
+     * is that memory; a file mapping of a name that exists is EEXIST),
+     * ignored elsewhere; 1 to 255 bytes.
+     */
+    options?: MapOptions | string | null
   ): MappedBuffer
 
   /**
