@@ -292,8 +292,8 @@ function map (size, protection, flags, fd, offset, advise, options) {
     if (options.length === 0 || Buffer.byteLength(options) > 255) {
       throw invalidArgValue('name', 'must be 1 to 255 bytes (UTF-8)', options)
     }
-    if (!isWindows) return handedOut(binding.map(len, protection, flags, fd, off, advise))
-    return handedOut(binding.map(len, protection, flags, fd, off, advise, undefined, -1, 0, options))
+    if (isWindows) return handedOut(binding.map(len, protection, flags, fd, off, advise, undefined, -1, 0, options))
+    options = undefined
   }
   if (given(options)) optionsOf(options, 'options', MAP_OPTIONS)
   const shared = sharedOption(options, 'options')
