@@ -289,8 +289,10 @@ function map (size, protection, flags, fd, offset, advise, options) {
   // @riaskov/mmap-io's 7th argument: the name of the file mapping object on
   // Windows (ignored elsewhere, as it was there).
   if (typeof options === 'string') {
-    if (options.length === 0 || Buffer.byteLength(options) > 255) {
-      throw invalidArgValue('name', 'must be 1 to 255 bytes (UTF-8)', options)
+    // No NUL (Windows would end the name there) and no lone surrogate
+    // (UTF-8 has none): two different strings never name one section.
+    if (options.length === 0 || Buffer.byteLength(options) > 255 || options.includes('\0') || /\p{Surrogate}/u.test(options)) {
+      throw invalidArgValue('name', 'must be 1 to 255 bytes (UTF-8), without NUL or lone surrogates', options)
     }
     if (isWindows) return handedOut(binding.map(len, protection, flags, fd, off, advise, undefined, -1, 0, options))
     options = undefined
@@ -610,7 +612,7 @@ function mapOpened (fd, origin, length, { populate, advice, shared }) {
   // of each: the file is at least this long, so no page is past its end.
   if (populate && C.MAP_POPULATE === undefined) touched = touchPages(buf)
   origins.set(buf.buffer, origin)
-  return delta === 0 ? buf : buf.subarray(delta)
+  return delta === 0 ? buf : handedOutView(buf.subarray(delta))
 }
 
 // The file that open() mapped, opened again with `flags`, and its size:
@@ -686,7 +688,7 @@ function remap (buffer, length, options) {
   try {
     const buf = handedOut(binding.remap(buffer, delta + len, fd, grow))
     if (origin !== undefined) origins.set(buf.buffer, origin)
-    return delta === 0 ? buf : buf.subarray(delta)
+    return delta === 0 ? buf : handedOutView(buf.subarray(delta))
   } finally {
     if (opened !== -1) fs.closeSync(opened)
   }

@@ -92,6 +92,10 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
       return NULL;
     }
     CHECK(env, napi_get_value_string_utf8(env, args[9], name, sizeof name, &name_len));
+    if (strlen(name) != name_len) { /* a NUL inside: Windows would end it there */
+      napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "name contains NUL");
+      return NULL;
+    }
     named = true;
   }
   if (!get_state(env, &st)) return NULL;
@@ -338,6 +342,13 @@ napi_value mmio_js_advise(napi_env env, napi_callback_info info) {
   if (kind != ADVICE_KEEPS &&
       !mmio_check_whole_pages(env, &c, kind == ADVICE_DISCARDS, "advice that discards data"))
     return NULL;
+  /* Past the view is the mapping's own memory, but the file's bytes past the
+   * mapping's length (the rest of its last page) are not: never punched. */
+  if (kind == ADVICE_PUNCHES && (size_t)(c.start - c.base) + c.len > c.mapping_len) {
+    mmio_throw_out_of_range(env, "length", "within the mapping's length, for MADV_REMOVE",
+                            (int64_t)(c.len - (size_t)(c.first - c.start)));
+    return NULL;
+  }
   if (c.len == 0) return NULL;
   /* Advice that changes the pages' flags splits the mapping. */
   if (!mmio_mapping_budget(env, 2, "madvise")) return NULL;

@@ -174,6 +174,9 @@ int mmio_os_map(void **addr, size_t len, int prot, int flags, int64_t fd, int64_
   int err = 0;
 
   if (name != NULL && (err = shm_name(name, wname, 256)) != 0) return err;
+  /* Named anonymous memory is a section other processes open: never
+   * private. */
+  if (name != NULL && anonymous && (flags & MAP_PRIVATE) != 0) return mmio_syserr_number("EINVAL");
   if (!anonymous) {
     file = handle_of(fd);
     if (file == INVALID_HANDLE_VALUE) return mmio_syserr_number("EBADF");

@@ -188,8 +188,8 @@ describe('Coming from 1.x (README table)', function () {
     "map(size, prot, flags, fd, offset, advise, 'name')" () {
       const buf = mmap.map(P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, 0, `mmap-io-compat-${process.pid}`)
       assert.strictEqual(buf[1], 1)
-      for (const bad of ['', 'x'.repeat(256)]) {
-        assert.throws(() => mmap.map(P, PROT_READ, MAP_SHARED, fd, 0, 0, bad), { code: 'ERR_INVALID_ARG_VALUE', message: /'name' must be 1 to 255 bytes/ })
+      for (const bad of ['', 'x'.repeat(256), 'a\0b', 'a\uD800']) {
+        assert.throws(() => mmap.map(P, PROT_READ, MAP_SHARED, fd, 0, 0, bad), { code: 'ERR_INVALID_ARG_VALUE', message: /'name' must be 1 to 255 bytes \(UTF-8\), without NUL or lone surrogates/ })
       }
       if (process.platform === 'win32') {
         // The name is the file mapping object's: a second file mapping of
@@ -201,6 +201,8 @@ describe('Coming from 1.x (README table)', function () {
         const b = mmap.map(P, PROT_READ | PROT_WRITE, MAP_SHARED | mmap.MAP_ANONYMOUS, -1, 0, 0, name)
         a[7] = 42
         assert.strictEqual(b[7], 42)
+        // Named anonymous memory is shared by nature: never private.
+        assert.throws(() => mmap.map(P, PROT_READ | PROT_WRITE, MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0, 0, `${name}-private`), { code: 'EINVAL' })
         mmap.unmap(a)
         mmap.unmap(b)
       } else {
@@ -225,6 +227,16 @@ describe('Coming from 1.x (README table)', function () {
       // Other functions keep to the view.
       assert.throws(() => mmap.sync(small, 0, P), { code: 'ERR_OUT_OF_RANGE' })
       mmap.unmap(small)
+      if (mmap.MADV_REMOVE !== undefined) {
+        // MADV_REMOVE frees the file's own pages: never the bytes of the
+        // file past the mapping (the rest of its last page).
+        const file2 = tmpFile(2 * P)
+        const fd2 = openFd(file2, 'r+')
+        const part = mmap.map(P + 100, PROT_READ | PROT_WRITE, MAP_SHARED, fd2)
+        assert.throws(() => mmap.advise(part, P, P, mmap.MADV_REMOVE), { code: 'ERR_OUT_OF_RANGE', message: /within the mapping's length/ })
+        assert.deepStrictEqual(fs.readFileSync(file2), (() => { const b = Buffer.alloc(2 * P); for (let i = 0; i < 2 * P; i++) b[i] = i % 251; return b })())
+        mmap.unmap(part)
+      }
     },
     'map(4096.5, ...), sync(buf, 0.5)' () {
       // Truncated toward zero, as 1.x did, in map(), advise(), sync() and incore().

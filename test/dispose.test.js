@@ -33,6 +33,8 @@ describe('using and await using', function () {
     'map()': () => mmap.map(P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1),
     'open()': () => mmap.open(tmpFile(2 * P), { mode: 'r+' }),
     'open() of an empty file': () => mmap.open(tmpFile(0)),
+    'open() at an offset inside a page': () => mmap.open(tmpFile(2 * P), { offset: 100 }),
+    'remap() of a mapping open() made at an offset inside a page': () => mmap.remap(mmap.open(tmpFile(2 * P), { offset: 100 }), 10),
     'remap()': () => mmap.remap(mmap.open(tmpFile(2 * P)), P),
     'shm.create()': () => {
       const name = `mmap-io-dispose-${process.pid}-${Math.random().toString(36).slice(2)}`
