@@ -23,13 +23,10 @@ function load () {
       return Object.assign(require(file), { file })
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND' && err.code !== 'ERR_DLOPEN_FAILED' && !/cannot open shared object|No such file|not find/i.test(err.message)) throw err
-      const why = `  ${path.relative(root, file)}: ${err.message.split('\n')[0]}`
-      // A local build that exists but does not load (another architecture,
-      // a missing symbol) is not silently replaced by the prebuilt binary.
-      if (errors.length === 0 && err.code !== 'MODULE_NOT_FOUND' && candidates.length > 1) {
-        process.emitWarning(`mmap-io: the local build did not load, so the prebuilt binary is used:\n${why}`)
-      }
-      errors.push(why)
+      // A local build of another platform or architecture (a checkout shared
+      // with Wine, qemu or a container) is passed over for the prebuilt
+      // binary, silently: that is the normal case there.
+      errors.push(`  ${path.relative(root, file)}: ${err.message.split('\n')[0]}`)
     }
   }
   const err = new Error(`No native build was found for ${process.platform}-${process.arch} ` +
