@@ -260,7 +260,23 @@ const disposers = canDispose
 // mappings, and for empty files.
 const handedOutView = (buf) => Object.defineProperties(buf, disposers)
 
+// The call most code makes (a whole file region, no advice, no options),
+// told apart in a few steps: a loop of map() calls spends its first
+// thousands in the interpreter, where each helper call costs. Anything else
+// goes through the checks below, which accept everything this accepts.
+const ANONYMOUS_BITS = C.MAP_ANONYMOUS ?? 0
+const PLAIN_ADVICE_OK = ADVICE.has(0)
+const plainCall = (size, protection, flags, fd, offset, advise, options) =>
+  options === undefined && (offset === undefined || offset === 0) && (advise === undefined || advise === 0) &&
+  PLAIN_ADVICE_OK && typeof size === 'number' && Number.isInteger(size) && size >= 1 && size <= MAX_LENGTH &&
+  typeof protection === 'number' && (protection & PROT_MASK) === protection &&
+  typeof flags === 'number' && flags >= 0 && (flags & MAP_MASK) === flags && MAP_KIND_OK[flags & MAP_KIND] &&
+  (flags & ANONYMOUS_BITS) === 0 && typeof fd === 'number' && (fd & INT32_MAX) === fd
+
 function map (size, protection, flags, fd, offset, advise, options) {
+  if (plainCall(size, protection, flags, fd, offset, advise, options)) {
+    return handedOut(binding.map(size, protection, flags, fd, 0, 0))
+  }
   offset = given(offset) ? as1x(offset) : 0
   advise = given(advise) ? as1x(advise) : 0
   const len = toInteger(as1x(size, false), 'size', 1, MAX_LENGTH)

@@ -24,10 +24,14 @@ static atomic_size_t from_handlers; /* charged by signal handlers, not yet in es
  * estimate with what handlers added since, and the checkpoint, both set at
  * each call under the lock; a handler may also read the count itself. */
 static atomic_size_t handler_used, handler_checkpoint;
+static bool marked;       /* this copy's mark is in the count */
+static atomic_bool alone; /* the last count saw no other copy's mark */
 
 void mmio_budget_init(void) {
   size_t limit = mmio_os_map_count_limit();
+  bool mark = limit != 0 && mmio_os_mark_copy();
   mmio_os_spin_lock(&lock);
+  marked = mark;
   if (ceiling == 0 && limit != 0) {
     ceiling = limit / 2;
     estimate = checkpoint = 0; /* read at the first call */
@@ -35,17 +39,31 @@ void mmio_budget_init(void) {
   mmio_os_spin_unlock(&lock);
 }
 
-/* An eighth of the way from a count to the ceiling: every copy of the
- * addon in the process keeps its own count, and each may add this much on a
- * reading that other copies have since made stale. With eighths, nine
- * copies stay under the kernel's limit (twice the ceiling) together; with
- * halves, four did not (hostile review of issue 22). */
-static size_t step_end(size_t real) { return real < ceiling ? real + (ceiling - real) / 8 : real; }
+/* A step of the way from a count to the ceiling. Every copy of the addon
+ * in the process keeps its own count, and each may add its step on a
+ * reading that other copies have since made stale: together they must stay
+ * under the kernel's limit, twice the ceiling. A copy that saw no other
+ * copy's mark steps half of what was left. Only one copy can have read
+ * while alone (once a second is loaded, every count sees two marks), so
+ * one that sees others (or where copies cannot be seen) steps a sixteenth:
+ * then at worst one copy reaches the ceiling on a fresh count while the
+ * lone one adds its half and seven others their sixteenths on stale ones
+ * (1/2 + 7/16 of what was left), and nine copies stay under the limit.
+ * With halves for all, four did not; with eighths beside a lone half, the
+ * hostile order of test "a copy that read the count while alone" would
+ * have added 1/2 + 6/8 (issue 22). */
+static size_t step_end(size_t real) {
+  size_t left = real < ceiling ? ceiling - real : 0;
+  return real + left / (atomic_load_explicit(&alone, memory_order_relaxed) ? 2 : 16);
+}
 
 /* With the lock held: read the real count and set the next checkpoint. */
 static void recount(void) {
-  size_t real = mmio_os_map_count();
+  size_t marks = 0;
+  size_t real = mmio_os_map_count(&marks);
   released = false;
+  /* Alone only if our own mark is the one seen. */
+  atomic_store_explicit(&alone, marked && marks == 1, memory_order_relaxed);
   if (real == 0) { /* unreadable: do not guess */
     ceiling = 0;
     return;

@@ -9,13 +9,18 @@
  * with a catchable ENOMEM, any call that could add mappings once the
  * process holds half of the limit: the other half is left to Node (each
  * worker thread needs about fifty). Reading the count costs time
- * proportional to it (11 ms at 20,000 mappings), so each call adds an upper
- * bound of what it may add to an estimate, and the real count is read again
- * only once the estimate has used an eighth of what was left: 8 times while
- * a loop goes from nothing to 20,000 mappings. Each copy of the addon in the
- * process keeps its own estimate and may add its step on a reading another
- * copy has made stale: with eighths, nine copies together stay under the
- * kernel's limit (with halves, four did not). Changes the fault handler
+ * proportional to it (7 ms at 17,000 mappings here), so each call adds an
+ * upper bound of what it may add to an estimate, and the real count is read
+ * again only once the estimate has used a step of what was left. Each copy
+ * of the addon in the process keeps its own estimate and may add its step on
+ * a reading another copy has made stale, so each copy marks itself with a
+ * mapping of its own (a memfd named "mmap-io copy") that every count sees: a
+ * copy that saw no other's mark steps half of what was left (twice on the
+ * way from nothing to 20,000 mappings), one that saw others (or cannot mark)
+ * a sixteenth (budget.c says why). Nine copies together stay under the
+ * kernel's limit, however they were loaded and interleaved (with halves for
+ * all, four did not). A mark planted by someone else only makes a copy step
+ * a sixteenth. Changes the fault handler
  * makes ('zero' policy) are charged too, from the handler. Once a call is
  * refused, the next ones are refused without reading the count again until
  * this copy has released a range or 100 ms have passed: a refused call costs

@@ -238,15 +238,19 @@ bool mmio_mapping_budget(napi_env env, size_t n, const char *syscall) {
 
 /* ---- stores ----------------------------------------------------------------- */
 
-/* What each Buffer tells V8 it holds, so that dropped mappings are collected
- * (and their finalizers run) before the process runs out of mappings: the
- * length, up to 64 KiB. More would make every big mapping trigger a garbage
- * collection (15 ms for 1 GiB), for pages that are the kernel's page cache,
- * not V8's memory. */
+/* What each Buffer tells the runtime it holds, so that dropped mappings
+ * are collected (and their finalizers run) before the process runs out of
+ * mappings: the length, up to 64 KiB. More would make every big mapping
+ * trigger a garbage collection (15 ms for 1 GiB), for pages that are the
+ * kernel's page cache, not the heap's memory. Only Bun is told: V8 (Node,
+ * Deno) counts every ArrayBuffer's length as external memory itself, so
+ * telling it again doubled that count (a full collection in every 20,000
+ * maps of a page, bench scenario 2). */
 #define EXTERNAL_CAP ((size_t)64 << 10)
 
 static void report_external(napi_env env, store_t *s, size_t len) {
   int64_t ignored;
+  if (ends != ENDS_BUN) return;
   s->external = len < EXTERNAL_CAP ? len : EXTERNAL_CAP;
   napi_adjust_external_memory(env, (int64_t)s->external, &ignored);
 }

@@ -56,8 +56,12 @@ size_t mmio_os_granularity(void);
  * (vm.max_map_count on Linux), or 0 when the OS sets no such limit. */
 size_t mmio_os_map_count_limit(void);
 /* How many mappings the process holds now, as the kernel counts them (lines
- * of /proc/self/maps), or 0 when that cannot be known. */
-size_t mmio_os_map_count(void);
+ * of /proc/self/maps), or 0 when that cannot be known; and in `*marks`, how
+ * many copies of this addon marked themselves (mmio_os_mark_copy()). */
+size_t mmio_os_map_count(size_t *marks);
+/* Marks this copy of the addon, once, with a mapping that every copy's
+ * mmio_os_map_count() sees: true when it is marked. */
+bool mmio_os_mark_copy(void);
 /* The same, read through the caller's `block` of `size` bytes with
  * async-signal-safe calls only (for a signal handler, off its stack). */
 size_t mmio_os_map_count_with(char *block, size_t size);

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #if defined(__linux__)
 #include <sys/sysmacros.h> /* major(), minor() */
 #endif
@@ -223,18 +224,19 @@ size_t mmio_os_map_count_limit(void) {
 #endif
 }
 
-size_t mmio_os_map_count(void) {
-  /* A big block: this runs every few thousand map() calls, and at tens of
-   * thousands of lines. */
-  char block[65536];
-  return mmio_os_map_count_with(block, sizeof block);
-}
+/* The name each copy's mark maps under: /proc/self/maps shows it as
+ * "/memfd:mmap-io copy (deleted)". A file whose path holds it too only
+ * makes every copy count one more and read the count more often. */
+#define COPY_MARK "/memfd:mmap-io copy"
 
-size_t mmio_os_map_count_with(char *block, size_t size) {
+/* Lines of /proc/self/maps, and how many hold COPY_MARK (`marks`: NULL not
+ * to look), read through `block` with async-signal-safe calls only. */
+static size_t count_maps(char *block, size_t size, size_t *marks) {
 #if defined(__linux__)
   /* One line per mapping; read() rather than stdio, which a signal
    * handler may not use. */
-  size_t lines = 0;
+  static const char mark[] = COPY_MARK;
+  size_t lines = 0, matched = 0, found = 0;
   ssize_t got, i;
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
@@ -244,14 +246,70 @@ size_t mmio_os_map_count_with(char *block, size_t size) {
       lines = 0;
       break;
     }
-    for (i = 0; i < got; i++) lines += block[i] == '\n';
+    if (marks == NULL) {
+      for (i = 0; i < got; i++) lines += block[i] == '\n';
+      continue;
+    }
+    for (i = 0; i < got; i++) {
+      char c = block[i];
+      lines += c == '\n';
+      /* '/' starts the mark and is nowhere else in it: a mismatch restarts
+       * the match at this character. */
+      if (c == mark[matched]) matched++;
+      else matched = c == mark[0];
+      if (matched == sizeof mark - 1) {
+        found++;
+        matched = 0;
+      }
+    }
   }
   close(fd);
+  if (marks != NULL) *marks = lines != 0 ? found : 0;
   return lines;
 #else
   (void)block;
   (void)size;
+  if (marks != NULL) *marks = 0;
   return 0;
+#endif
+}
+
+size_t mmio_os_map_count(size_t *marks) {
+  /* A big block: this runs every few thousand map() calls, and at tens of
+   * thousands of lines. */
+  char block[65536];
+  return count_maps(block, sizeof block, marks);
+}
+
+size_t mmio_os_map_count_with(char *block, size_t size) { return count_maps(block, size, NULL); }
+
+bool mmio_os_mark_copy(void) {
+#if defined(__linux__) && defined(SYS_memfd_create)
+  /* One page of a memfd of our own, mapped with no access: a mapping of its
+   * own file never merges with another copy's. The system call rather than
+   * memfd_create(), which glibc 2.28 lacks. Under a lock: every thread's
+   * environment asks. */
+  static os_spinlock_t lock;
+  static int state; /* 0 not tried, 1 marked, -1 cannot be */
+  int fd, result;
+  void *at;
+  mmio_os_spin_lock(&lock);
+  if (state == 0) {
+    state = -1;
+    fd = (int)syscall(SYS_memfd_create, "mmap-io copy", 1U /* MFD_CLOEXEC */);
+    if (fd >= 0) {
+      if (ftruncate(fd, (off_t)mmio_os_page_size()) == 0) {
+        at = mmap(NULL, mmio_os_page_size(), PROT_NONE, MAP_SHARED, fd, 0);
+        if (at != MAP_FAILED) state = 1;
+      }
+      close(fd);
+    }
+  }
+  result = state;
+  mmio_os_spin_unlock(&lock);
+  return result == 1;
+#else
+  return false; /* no mark: every copy counts as one of many */
 #endif
 }
 
@@ -267,7 +325,7 @@ int mmio_os_check_mappable(int64_t fd) {
   if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0) return -ENODEV;
   return errno == ENOTSOCK ? 0 : last_error();
 #else
-  (void)fd; /* elsewhere mmap() refuses sockets itself */
+  (void)fd;     /* elsewhere mmap() refuses sockets itself */
   return 0;
 #endif
 }

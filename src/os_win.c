@@ -132,7 +132,12 @@ size_t mmio_os_granularity(void) { return system_info().dwAllocationGranularity;
 
 size_t mmio_os_map_count_limit(void) { return 0; }
 
-size_t mmio_os_map_count(void) { return 0; }
+size_t mmio_os_map_count(size_t *marks) {
+  *marks = 0;
+  return 0;
+}
+
+bool mmio_os_mark_copy(void) { return false; }
 
 size_t mmio_os_map_count_with(char *block, size_t size) {
   (void)block;
