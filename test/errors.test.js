@@ -115,6 +115,47 @@ describe('argument errors', function () {
     mmap.unmap(buf)
   })
 
+  it('the plain call map(size, protection, flags, fd), checked in one step, takes and refuses exactly what the general checks do', function () {
+    // map() with an empty options object always takes the general path.
+    const fd = openFd(tmpFile(PAGESIZE))
+    const outcome = (fn) => {
+      try {
+        const b = fn()
+        const r = `ok ${b.length}`
+        mmap.unmap(b)
+        return r
+      } catch (err) {
+        return `${err.name} ${err.code} ${err.message}`
+      }
+    }
+    const calls = { valueOf: 0 }
+    const counted = { valueOf () { calls.valueOf++; return PROT_READ } }
+    const values = {
+      size: [PAGESIZE, 1, 1.5, 0, -0, -1, 2 ** 32, require('buffer').constants.MAX_LENGTH + 1, '4096', 4096n, NaN, null, true],
+      protection: [PROT_READ, RW, 0, -0, -1, 8, 1.5, 2 ** 31, '1', null, counted],
+      flags: [MAP_SHARED, mmap.MAP_PRIVATE, MAP_SHARED | mmap.MAP_PRIVATE, 0, -1, 1.5, 2 ** 31, MAP_SHARED | (mmap.MAP_ANONYMOUS ?? 0), '1', null],
+      fd: [fd, -1, 1.5, 2 ** 31, -0, '3', null, counted]
+    }
+    const base = [PAGESIZE, PROT_READ, MAP_SHARED, fd]
+    let compared = 0
+    for (const [i, name] of ['size', 'protection', 'flags', 'fd'].entries()) {
+      for (const value of values[name]) {
+        const args = base.slice()
+        args[i] = value
+        for (const tail of [[], [0], [0, 0], [undefined, undefined]]) {
+          const before = calls.valueOf
+          const plain = outcome(() => mmap.map(...args, ...tail))
+          const plainCalls = calls.valueOf - before
+          const general = outcome(() => mmap.map(...args, 0, 0, {}))
+          assert.strictEqual(plain, general, `${name} = ${String(value)}, then ${tail.length} more`)
+          assert.strictEqual(plainCalls, calls.valueOf - before - plainCalls, 'valueOf called as often both ways')
+          compared++
+        }
+      }
+    }
+    assert.strictEqual(compared, 4 * (13 + 11 + 10 + 8))
+  })
+
   it('checks arguments before any system call', function () {
     const fd = fs.openSync(tmpFile(PAGESIZE), 'r')
     fs.closeSync(fd)
