@@ -540,21 +540,25 @@ place in the list, and writes no results file).
   9% and its JavaScript (validation included) about 2%. The row counts the
   event-loop turns after the loop, where deferred work and finalizers run.
 - **2. map + read with 20,000 Buffers kept, against @riaskov/mmap-io 1.x**:
-  two costs the peer does not pay. Each map() asks the kernel whether the
-  descriptor is a socket (getsockopt, about 1 µs here: a TCP socket maps, and
-  its first read would be a SIGBUS; mmap-io throws ENODEV instead). And the
-  mapping budget reads the kernel's count (/proc/self/maps, time
-  proportional to it) 8 times on the way to 20,000 mappings: an eighth of
-  the way to the ceiling each time, because every copy of the addon in a
-  process counts on its own (half-way read it twice and made the row about
-  7% faster, but let four copies of the addon crash the process). The
-  peer's own distance from C (row 2c) is Node's cost of an external Buffer.
+  costs the peer does not pay, measured one by one (a build without each,
+  interleaved fresh processes, the fastest of each thousand calls across
+  runs): the socket check (getsockopt, about 0.9 µs a call: a TCP socket
+  maps, and its first read would be a SIGBUS; mmap-io throws ENODEV
+  instead); the using-statement methods defined on each Buffer (0.6 µs); the
+  records that keep the lifetime invariant (range, mapping, store, registry
+  and fault slot), whose fresh memory costs about 2,800 more page faults per
+  20,000 maps than the peer's (13 µs each on this VM: 1.8 µs a call); two
+  reads of the kernel's mapping count on the way to 20,000 (this copy of the
+  addon steps half of the way to the ceiling while it sees no other copy);
+  and argument checks (0.3 µs while V8 warms up). The peer's own distance
+  from C (row 2c) is Node's cost of an external Buffer.
 - **8b. growing a written mapping**: remap() moves the page tables once
   (into a reservation of the new length) and keeps the old range mapped
-  until nothing can reach it; beside the C loop it pays V8's garbage
-  collection that a new 2 GiB external ArrayBuffer triggers (V8 counts its
-  length as external memory, whatever mmap-io reports; a few ms here), which
-  unmap + map pays too.
+  until nothing can reach it; beside the C loop it pays the garbage
+  collection V8 runs for any new 2 GiB external ArrayBuffer (V8 counts its
+  length as external memory), which unmap + map pays too: the row's note
+  sums those pauses and adds them to both C loops, the floor for
+  JavaScript.
 - **10. The command against vmtouch**: the work itself is close to vmtouch's
   (mincore and posix_fadvise are the same system calls), but every run of the
   command first starts Node, about 80 ms, longer than a whole vmtouch stat of
