@@ -14,8 +14,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #if defined(__linux__)
+#include <sys/syscall.h>   /* SYS_memfd_create */
 #include <sys/sysmacros.h> /* major(), minor() */
 #endif
 #include <sys/uio.h>
