@@ -57,42 +57,51 @@ static size_t step_end(size_t real) {
   return real + left / (atomic_load_explicit(&alone, memory_order_relaxed) ? 2 : 16);
 }
 
-/* With the lock held: read the real count and set the next checkpoint. */
-static void recount(void) {
+/* With the lock held: read the real count and set the next checkpoint; 0,
+ * or the error of a read that failed for now (out of file descriptors):
+ * then nothing changes, and the next call reads again. A read that can
+ * never succeed (no /proc) turns the budget off: hostile review 4 found
+ * that one failed read for lack of descriptors did so for good. */
+static int recount(void) {
   size_t marks = 0;
-  size_t real = mmio_os_map_count(&marks);
-  released = false;
-  /* Alone only if our own mark is the one seen. */
-  atomic_store_explicit(&alone, marked && marks == 1, memory_order_relaxed);
-  if (real == 0) { /* unreadable: do not guess */
-    ceiling = 0;
-    return;
+  bool own = false;
+  int err = 0;
+  size_t real = mmio_os_map_count(&marks, &own, &err);
+  if (real == 0) {
+    if (!mmio_os_map_count_lasting(err)) return err;
+    ceiling = 0; /* unreadable: do not guess */
+    return 0;
   }
+  released = false;
+  /* Alone only if the one mark seen is ours, where we mapped it: a copy
+   * whose mark someone unmapped sees another's alone (hostile review 4,
+   * F3: four copies each saw one mark, stepped halves and aborted). */
+  atomic_store_explicit(&alone, marked && own && marks == 1, memory_order_relaxed);
   last_count = real;
   estimate = real;
   checkpoint = step_end(real);
+  return 0;
 }
 
-bool mmio_budget_take(size_t n) {
-  bool ok = true;
+int mmio_budget_take(size_t n) {
+  int result = 0;
   mmio_os_spin_lock(&lock);
   estimate += atomic_exchange_explicit(&from_handlers, 0, memory_order_relaxed);
   if (ceiling != 0 && estimate + n > checkpoint) {
     uint64_t now = mmio_os_monotonic_ms();
     if (refused && !released && now - refused_when < REFUSED_RECOUNT_MS) {
-      ok = false; /* nothing can have changed here: the same answer */
-    } else {
-      recount();
-      ok = ceiling == 0 || estimate + n <= ceiling;
-      refused = !ok;
+      result = BUDGET_FULL; /* nothing can have changed here: the same answer */
+    } else if ((result = recount()) == 0) {
+      if (ceiling != 0 && estimate + n > ceiling) result = BUDGET_FULL;
+      refused = result != 0;
       refused_when = now;
     }
   }
-  if (ok) estimate += n;
+  if (result == 0) estimate += n;
   atomic_store_explicit(&handler_used, estimate, memory_order_relaxed);
   atomic_store_explicit(&handler_checkpoint, checkpoint, memory_order_relaxed);
   mmio_os_spin_unlock(&lock);
-  return ok;
+  return result;
 }
 
 void mmio_budget_charge(size_t n) {

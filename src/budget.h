@@ -33,9 +33,13 @@
 #include <stddef.h>
 
 void mmio_budget_init(void);
-/* Before a call that may add up to `n` mappings: false when it would take
- * the process past the ceiling (the caller throws ENOMEM). */
-bool mmio_budget_take(size_t n);
+/* Before a call that may add up to `n` mappings: 0 when taken; BUDGET_FULL
+ * when it would take the process past the ceiling (the caller throws
+ * ENOMEM); or the OS error (negative) of a count that could not be read for
+ * now (EMFILE): then the call is refused with that error, since the count
+ * is unknown. */
+enum { BUDGET_FULL = 1 };
+int mmio_budget_take(size_t n);
 /* After a call that may have added up to `n` mappings and cannot be
  * refused (releasing memory). */
 void mmio_budget_charge(size_t n);

@@ -225,7 +225,14 @@ static bool add_disposers(napi_env env, const env_state_t *st, napi_value buffer
 
 bool mmio_mapping_budget(napi_env env, size_t n, const char *syscall) {
   char hint[320];
-  if (mmio_budget_take(n)) return true;
+  int got = mmio_budget_take(n);
+  if (got == 0) return true;
+  if (got != BUDGET_FULL) {
+    mmio_throw_system_error(env, got, "open", NULL,
+                            "mmap-io reads /proc/self/maps to count the process's "
+                            "mappings before it adds more, and could not read it");
+    return false;
+  }
   snprintf(hint, sizeof hint,
            "too many mappings: the process holds %zu, and mmap-io stops at %zu, "
            "half of vm.max_map_count; call unmap() on mappings you no longer "

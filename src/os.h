@@ -56,9 +56,14 @@ size_t mmio_os_granularity(void);
  * (vm.max_map_count on Linux), or 0 when the OS sets no such limit. */
 size_t mmio_os_map_count_limit(void);
 /* How many mappings the process holds now, as the kernel counts them (lines
- * of /proc/self/maps), or 0 when that cannot be known; and in `*marks`, how
- * many copies of this addon marked themselves (mmio_os_mark_copy()). */
-size_t mmio_os_map_count(size_t *marks);
+ * of /proc/self/maps), or 0 when that cannot be known, with the error in
+ * `*err`: one that lasts (no /proc, or not allowed to read it) or one of
+ * the moment (out of file descriptors); in `*marks`, how many copies of
+ * this addon marked themselves (mmio_os_mark_copy()), and in `*own`
+ * whether this copy's mark, at the address it was mapped at, is one. */
+size_t mmio_os_map_count(size_t *marks, bool *own, int *err);
+/* Whether an error of mmio_os_map_count() lasts for the process's life. */
+bool mmio_os_map_count_lasting(int err);
 /* Marks this copy of the addon, once, with a mapping that every copy's
  * mmio_os_map_count() sees: true when it is marked. */
 bool mmio_os_mark_copy(void);

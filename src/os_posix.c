@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -229,20 +230,37 @@ size_t mmio_os_map_count_limit(void) {
  * makes every copy count one more and read the count more often. */
 #define COPY_MARK "/memfd:mmap-io copy"
 
+#if defined(__linux__)
+/* Where this copy's mark is mapped (0: not marked). */
+static _Atomic uintptr_t own_mark;
+#endif
+
 /* Lines of /proc/self/maps, and how many hold COPY_MARK (`marks`: NULL not
- * to look), read through `block` with async-signal-safe calls only. */
-static size_t count_maps(char *block, size_t size, size_t *marks) {
+ * to look) and whether this copy's own is one of them (`own`), read through
+ * `block` with async-signal-safe calls only; 0 with the error in `*err`
+ * when it cannot be read. */
+static size_t count_maps(char *block, size_t size, size_t *marks, bool *own, int *err) {
 #if defined(__linux__)
   /* One line per mapping; read() rather than stdio, which a signal
-   * handler may not use. */
+   * handler may not use. Each line starts with its first address in hex. */
   static const char mark[] = COPY_MARK;
+  const uintptr_t ours = atomic_load_explicit(&own_mark, memory_order_relaxed);
   size_t lines = 0, matched = 0, found = 0;
+  uintptr_t start = 0;
+  bool in_start = true, own_seen = false;
   ssize_t got, i;
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  int fd;
+  *err = 0;
+  do fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    *err = last_error();
+    return 0;
+  }
   while ((got = read(fd, block, size)) != 0) {
     if (got < 0) {
       if (errno == EINTR) continue;
+      *err = last_error();
       lines = 0;
       break;
     }
@@ -252,36 +270,61 @@ static size_t count_maps(char *block, size_t size, size_t *marks) {
     }
     for (i = 0; i < got; i++) {
       char c = block[i];
-      lines += c == '\n';
+      if (c == '\n') {
+        lines++;
+        start = 0;
+        in_start = true;
+        matched = 0;
+        continue;
+      }
+      if (in_start) {
+        if (c >= '0' && c <= '9') start = start * 16 + (uintptr_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') start = start * 16 + (uintptr_t)(c - 'a' + 10);
+        else in_start = false;
+        continue;
+      }
       /* '/' starts the mark and is nowhere else in it: a mismatch restarts
        * the match at this character. */
       if (c == mark[matched]) matched++;
       else matched = c == mark[0];
       if (matched == sizeof mark - 1) {
         found++;
+        own_seen = own_seen || (ours != 0 && start == ours);
         matched = 0;
       }
     }
   }
   close(fd);
   if (marks != NULL) *marks = lines != 0 ? found : 0;
+  if (own != NULL) *own = lines != 0 && own_seen;
   return lines;
 #else
   (void)block;
   (void)size;
   if (marks != NULL) *marks = 0;
+  if (own != NULL) *own = false;
+  *err = -ENOSYS;
   return 0;
 #endif
 }
 
-size_t mmio_os_map_count(size_t *marks) {
+size_t mmio_os_map_count(size_t *marks, bool *own, int *err) {
   /* A big block: this runs every few thousand map() calls, and at tens of
    * thousands of lines. */
   char block[65536];
-  return count_maps(block, sizeof block, marks);
+  return count_maps(block, sizeof block, marks, own, err);
 }
 
-size_t mmio_os_map_count_with(char *block, size_t size) { return count_maps(block, size, NULL); }
+/* No /proc, or not allowed to read it: no later read will do better. Out
+ * of descriptors or memory, interrupted: a later one may. */
+bool mmio_os_map_count_lasting(int err) {
+  return err == -ENOENT || err == -EACCES || err == -EPERM || err == -ENOSYS || err == 0;
+}
+
+size_t mmio_os_map_count_with(char *block, size_t size) {
+  int err;
+  return count_maps(block, size, NULL, NULL, &err);
+}
 
 bool mmio_os_mark_copy(void) {
 #if defined(__linux__) && defined(SYS_memfd_create)
@@ -300,7 +343,10 @@ bool mmio_os_mark_copy(void) {
     if (fd >= 0) {
       if (ftruncate(fd, (off_t)mmio_os_page_size()) == 0) {
         at = mmap(NULL, mmio_os_page_size(), PROT_NONE, MAP_SHARED, fd, 0);
-        if (at != MAP_FAILED) state = 1;
+        if (at != MAP_FAILED) {
+          atomic_store_explicit(&own_mark, (uintptr_t)at, memory_order_relaxed);
+          state = 1;
+        }
       }
       close(fd);
     }

@@ -132,9 +132,16 @@ size_t mmio_os_granularity(void) { return system_info().dwAllocationGranularity;
 
 size_t mmio_os_map_count_limit(void) { return 0; }
 
-size_t mmio_os_map_count(size_t *marks) {
+size_t mmio_os_map_count(size_t *marks, bool *own, int *err) {
   *marks = 0;
+  *own = false;
+  *err = 0;
   return 0;
+}
+
+bool mmio_os_map_count_lasting(int err) {
+  (void)err;
+  return true;
 }
 
 bool mmio_os_mark_copy(void) { return false; }

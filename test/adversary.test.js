@@ -10,7 +10,7 @@ const { execFileSync } = require('child_process')
 const mmap = require('..')
 const {
   tmpFile, openFd, closeFds, scratch, runChild, runScript, assertChildOk, sanitized, isLinux, isWindows,
-  skip, hookedPackage, secondCopy, root, scriptArgs, runtime, emulated, qemuGaps
+  skip, hookedPackage, secondCopy, jumper, root, scriptArgs, runtime, emulated, qemuGaps
 } = require('./helpers')
 
 const { PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE, PAGESIZE } = mmap
@@ -449,10 +449,12 @@ describe('adversary: the mapping budget counts what the kernel counts @slow', fu
     assert.deepStrictEqual(r.codes, ['ENOMEM', 'ENOMEM'])
     assert.ok(r.count <= limit / 2 + 100, out)
   })
-  for (const order of ['together', 'first-alone']) {
-    const how = order === 'together'
-      ? 'eight copies that each read the count early'
-      : 'a copy that read the count while alone (a step of half), then seven more loaded that each read it early'
+  for (const order of ['together', 'first-alone', 'unmarked']) {
+    const how = {
+      together: 'eight copies that each read the count early',
+      'first-alone': 'a copy that read the count while alone (a step of half), then seven more loaded that each read it early',
+      unmarked: 'eight copies whose marks native code unmapped but one (each sees a single mark), each reading the count early'
+    }[order]
     it(`${how}, then map one after another until refused, stay under the kernel's limit together, and a worker still starts`, function () {
       if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
       const copies = [secondCopy()]
@@ -461,14 +463,27 @@ describe('adversary: the mapping budget counts what the kernel counts @slow', fu
         if (!fs.existsSync(dir)) fs.cpSync(copies[0], dir, { recursive: true, verbatim: true })
         copies.push(dir)
       }
-      const r = JSON.parse(assertChildOk(runScript(path.join(root, 'test', 'fixtures', 'budget-copies.js'), [order, root, tmpFile(P), ...copies])))
+      const env = order === 'unmarked' ? { ...process.env, MMAP_IO_JUMP_ADDON: jumper() } : process.env
+      const r = JSON.parse(assertChildOk(runScript(path.join(root, 'test', 'fixtures', 'budget-copies.js'), [order, root, tmpFile(P), ...copies], { env })))
       const limit = Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8'))
-      process.stdout.write(`      8 copies added ${r.added.join(', ')}; ${r.count} of ${limit} mappings in all\n`)
+      process.stdout.write(`      8 copies added ${r.added.join(', ')}${order === 'unmarked' ? ` (${r.unmarked} marks unmapped)` : ''}; ${r.count} of ${limit} mappings in all\n`)
+      if (order === 'unmarked') assert.strictEqual(r.unmarked, 7)
       assert.deepStrictEqual(r.codes, Array(8).fill('ENOMEM'))
       assert.ok(r.count < limit - 1000, JSON.stringify(r)) // room left for Node: a worker started
       assert.strictEqual(r.worker, true)
     })
   }
+  it('out of file descriptors when the count is due: map() throws EMFILE, and with descriptors back the budget still holds', function () {
+    if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
+    // Hostile review 4 (F1): one failed read of /proc/self/maps turned the
+    // budget off for good; 65,220 mappings later V8 aborted.
+    const r = JSON.parse(assertChildOk(runScript(path.join(root, 'test', 'fixtures', 'budget-fds.js'), [root])))
+    const limit = Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8'))
+    process.stdout.write(`      with ${r.descriptors} descriptors taken: ${r.first.code} from ${r.first.syscall}; then ${r.held} mappings held at ${r.code}, ${r.count} of ${limit} in all\n`)
+    assert.deepStrictEqual(r.first, { code: 'EMFILE', syscall: 'open' })
+    assert.strictEqual(r.code, 'ENOMEM')
+    assert.ok(r.count <= limit / 2 + 100, JSON.stringify(r))
+  })
 })
 
 describe('adversary: memory the caller never asked about', function () {
