@@ -24,7 +24,10 @@
  * makes ('zero' policy) are charged too, from the handler. Once a call is
  * refused, the next ones are refused without reading the count again until
  * this copy has released a range or 100 ms have passed: a refused call costs
- * microseconds, not a read of /proc/self/maps.
+ * microseconds, not a read of /proc/self/maps. The kernel merges adjacent
+ * mappings of consecutive pages of one file, which later calls split again
+ * (unmap() cannot be refused), so the count can hide mappings to come: this
+ * copy's address ranges not given back stay under the ceiling as well.
  */
 #ifndef MMAP_IO_BUDGET_H
 #define MMAP_IO_BUDGET_H
@@ -34,12 +37,17 @@
 
 void mmio_budget_init(void);
 /* Before a call that may add up to `n` mappings: 0 when taken; BUDGET_FULL
- * when it would take the process past the ceiling (the caller throws
- * ENOMEM); or the OS error (negative) of a count that could not be read for
- * now (EMFILE): then the call is refused with that error, since the count
- * is unknown. */
-enum { BUDGET_FULL = 1 };
+ * when it would take the process past the ceiling, BUDGET_RANGES when this
+ * copy's address ranges would pass it (the caller throws ENOMEM for both);
+ * or the OS error (negative) of a count that could not be read for now
+ * (EMFILE): then the call is refused with that error, since the count is
+ * unknown. */
+enum { BUDGET_FULL = 1, BUDGET_RANGES = 2 };
 int mmio_budget_take(size_t n);
+/* range.c: a range was made, or given back to the OS. */
+void mmio_budget_range_made(void);
+void mmio_budget_range_gone(void);
+size_t mmio_budget_ranges(void);
 /* After a call that may have added up to `n` mappings and cannot be
  * refused (releasing memory). */
 void mmio_budget_charge(size_t n);

@@ -227,6 +227,16 @@ bool mmio_mapping_budget(napi_env env, size_t n, const char *syscall) {
   char hint[320];
   int got = mmio_budget_take(n);
   if (got == 0) return true;
+  if (got == BUDGET_RANGES) {
+    snprintf(hint, sizeof hint,
+             "too many mappings: mmap-io holds %zu address ranges, and stops at %zu, "
+             "half of vm.max_map_count (the kernel merged some of them, and would split "
+             "them again); call unmap() on mappings you no longer need, or let the "
+             "event loop run so that garbage-collected ones are released",
+             mmio_budget_ranges(), mmio_budget_ceiling());
+    mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), syscall, NULL, hint);
+    return false;
+  }
   if (got != BUDGET_FULL) {
     mmio_throw_system_error(env, got, "open", NULL,
                             "mmap-io reads /proc/self/maps to count the process's "

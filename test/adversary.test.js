@@ -473,6 +473,16 @@ describe('adversary: the mapping budget counts what the kernel counts @slow', fu
       assert.strictEqual(r.worker, true)
     })
   }
+  it('pages of one file mapped from its end (merged by the kernel), then every other one unmapped: the ranges stay under the ceiling, and a worker still starts', function () {
+    if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
+    const r = JSON.parse(assertChildOk(runScript(path.join(root, 'test', 'fixtures', 'budget-merged.js'), [root, path.join(scratch, 'merged.bin')])))
+    const limit = Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8'))
+    process.stdout.write(`      ${r.held} pages mapped (${r.mapped} kernel mappings) until ${r.code}; every other one unmapped: ${r.split} of ${limit}\n`)
+    assert.strictEqual(r.code, 'ENOMEM')
+    assert.ok(r.held <= limit / 2, JSON.stringify(r))
+    assert.ok(r.split < limit - 1000, JSON.stringify(r))
+  })
+
   it('out of file descriptors when the count is due: map() throws EMFILE, and with descriptors back the budget still holds', function () {
     if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
     // Hostile review 4 (F1): one failed read of /proc/self/maps turned the
