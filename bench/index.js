@@ -551,6 +551,10 @@ place in the list, and writes no results file).
   malloc/free behind them), about a quarter libc; mmap-io's own C is about
   9% and its JavaScript (validation included) about 2%. The row counts the
   event-loop turns after the loop, where deferred work and finalizers run.
+  No JavaScript runtime reaches the C loop: every map() makes an external
+  Buffer, whose cost is the peer's distance from C in row 2c. The row's
+  note adds it to the C loop: that floor for JavaScript is itself above
+  the target of 1.2 here.
 - **2. map + read with 20,000 Buffers kept, against @riaskov/mmap-io 1.x**:
   costs the peer does not pay, measured one by one (a build without each,
   interleaved fresh processes, the fastest of each thousand calls across
@@ -570,7 +574,10 @@ place in the list, and writes no results file).
   collection V8 runs for any new 2 GiB external ArrayBuffer (V8 counts its
   length as external memory), which unmap + map pays too: the row's note
   sums those pauses and adds them to both C loops, the floor for
-  JavaScript.
+  JavaScript. Keeping the old addresses mapped (MREMAP_DONTUNMAP, which the
+  lifetime invariant needs: a late write through the old Buffer must land
+  nowhere) costs the kernel more than a plain move; the C loop that does
+  it is shown beside, with its floor.
 - **10. The command against vmtouch**: the work itself is close to vmtouch's
   (mincore and posix_fadvise are the same system calls), but every run of the
   command first starts Node, about 80 ms, longer than a whole vmtouch stat of

@@ -115,7 +115,7 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   mmio_mapping_drain(env, st);
   mmio_mapping_poll_some(env, st);
   anonymous = a[3] == -1;
-  if (!anonymous && (err = mmio_os_check_mappable(a[3])) != 0) {
+  if (!anonymous && (err = mmio_os_check_mappable(a[3], (int)a[1])) != 0) {
     mmio_throw_system_error(env, err, "mmap",
                             err == mmio_syserr_number("ENODEV")
                                 ? "not a file that can be mapped (a socket or FIFO)"
@@ -129,8 +129,12 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   err = mmio_os_map(&pages.addr, len, (int)a[1], (int)a[2], a[3], a[4], named ? name : NULL,
                     &pages.extra);
   if (err != 0) {
+    /* A writable TCP socket: mmap() says EPERM, the check says why. */
+    bool socket = !anonymous && err == mmio_syserr_number("EPERM") &&
+                  mmio_os_check_mappable(a[3], 0) == mmio_syserr_number("ENODEV");
+    if (socket) err = mmio_syserr_number("ENODEV");
     mmio_throw_system_error(
-        env, err, "mmap", NULL,
+        env, err, "mmap", socket ? "not a file that can be mapped (a socket or FIFO)" : NULL,
         err == mmio_syserr_number("EAGAIN") ? mmio_os_lock_hint(err, len) : NULL);
     return NULL;
   }

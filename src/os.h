@@ -71,10 +71,12 @@ bool mmio_os_mark_copy(void);
  * async-signal-safe calls only (for a signal handler, off its stack). */
 size_t mmio_os_map_count_with(char *block, size_t size);
 
-/* 0 when `fd` can be mapped without a hidden hazard; an error for what
- * mmap() accepts but cannot serve safely (a socket's pages raise SIGBUS)
- * and for what it cannot map at all (a FIFO). */
-int mmio_os_check_mappable(int64_t fd);
+/* 0 when `fd` can be mapped with protection `prot` without a hidden
+ * hazard; an error for what mmap() accepts but cannot serve safely (a
+ * socket's pages raise SIGBUS) and for what it cannot map at all (a FIFO).
+ * Where mmap() itself refuses the hazard for `prot`, 0 without asking the
+ * OS: then mmio_os_map() fails, and this with prot 0 says why. */
+int mmio_os_check_mappable(int64_t fd, int prot);
 
 /* `name` (UTF-8, or NULL): on Windows, the name of the file mapping object
  * (@riaskov/mmap-io's 7th argument of map()): anonymous memory of that name

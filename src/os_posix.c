@@ -359,19 +359,23 @@ bool mmio_os_mark_copy(void) {
 #endif
 }
 
-int mmio_os_check_mappable(int64_t fd) {
+int mmio_os_check_mappable(int64_t fd, int prot) {
 #if defined(__linux__)
   /* Linux maps a TCP socket for zero-copy receive, and the first read of
    * such a Buffer raises SIGBUS. Asking the socket layer is the cheapest
    * test (fstat() costs as much as the mapping's own bookkeeping). A FIFO
-   * needs no test: mmap() refuses it with ENODEV, and so do we sockets. */
+   * needs no test: mmap() refuses it with ENODEV, and so do we sockets.
+   * Writable or executable, a TCP socket is refused by mmap() itself
+   * (EPERM; other sockets ENODEV): no test, a system call saved. */
   int type;
   socklen_t size = sizeof type;
+  if ((prot & (PROT_WRITE | PROT_EXEC)) != 0) return 0;
   if ((int64_t)(int)fd != fd) return -EBADF;
   if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0) return -ENODEV;
   return errno == ENOTSOCK ? 0 : last_error();
 #else
-  (void)fd;     /* elsewhere mmap() refuses sockets itself */
+  (void)fd; /* elsewhere mmap() refuses sockets itself */
+  (void)prot;
   return 0;
 #endif
 }

@@ -152,8 +152,9 @@ size_t mmio_os_map_count_with(char *block, size_t size) {
   return 0;
 }
 
-int mmio_os_check_mappable(int64_t fd) {
+int mmio_os_check_mappable(int64_t fd, int prot) {
   HANDLE file = handle_of(fd);
+  (void)prot;
   if (file == INVALID_HANDLE_VALUE) return mmio_syserr_number("EBADF");
   /* Pipes and sockets have no pages to map. */
   if (GetFileType(file) != FILE_TYPE_DISK) return mmio_syserr_number("ENODEV");

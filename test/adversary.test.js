@@ -566,7 +566,7 @@ describe('adversary: memory the caller never asked about', function () {
 })
 
 describe('adversary: descriptors and files that are not regular files', function () {
-  it('map() of a TCP socket is refused with ENODEV instead of a SIGBUS later', function () {
+  it('map() of a TCP socket is refused with ENODEV instead of a SIGBUS later, read-only, writable or private', function () {
     if (!isLinux) skip(this, 'Linux maps TCP sockets')
     if (runtime === 'deno') skip(this, 'Deno\'s sockets have no file descriptor to pass')
     const out = assertChildOk(runChild(`
@@ -576,14 +576,24 @@ describe('adversary: descriptors and files that are not regular files', function
         const sock = net.connect(server.address().port, '127.0.0.1')
         sock.on('error', () => {})
         sock.on('connect', () => {
-          let result
-          try { const b = mmap.map(${P}, mmap.PROT_READ, mmap.MAP_SHARED, sock._handle.fd); result = 'mapped ' + b[0] } catch (e) { result = e.code + ' ' + e.syscall + ' ' + e.message }
-          console.log(result)
+          const ways = [
+            [mmap.PROT_READ, mmap.MAP_SHARED],
+            [mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED],
+            [mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE],
+            [mmap.PROT_READ, mmap.MAP_PRIVATE]
+          ]
+          for (const [prot, flags] of ways) {
+            let result
+            try { const b = mmap.map(${P}, prot, flags, sock._handle.fd); result = 'mapped ' + b[0] } catch (e) { result = e.code + ' ' + e.syscall + ' ' + e.message }
+            console.log(result)
+          }
           sock.destroy(); server.close()
         })
       })
     `))
-    assert.match(out.trim(), /^ENODEV mmap ENODEV: not a file that can be mapped/)
+    const lines = out.trim().split('\n')
+    assert.strictEqual(lines.length, 4, out)
+    for (const line of lines) assert.match(line, /^ENODEV mmap ENODEV: not a file that can be mapped/)
   })
 
   it('open() of a FIFO, /dev/null, a block device or a directory is refused, never a hang', function () {
