@@ -374,7 +374,7 @@ int mmio_os_check_mappable(int64_t fd, int prot) {
   if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0) return -ENODEV;
   return errno == ENOTSOCK ? 0 : last_error();
 #else
-  (void)fd; /* elsewhere mmap() refuses sockets itself */
+  (void)fd;     /* elsewhere mmap() refuses sockets itself */
   (void)prot;
   return 0;
 #endif
