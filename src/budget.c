@@ -26,19 +26,31 @@ static atomic_size_t from_handlers; /* charged by signal handlers, not yet in es
 static atomic_size_t handler_used, handler_checkpoint;
 static bool marked;       /* this copy's mark is in the count */
 static atomic_bool alone; /* the last count saw no other copy's mark */
-/* This copy's address ranges not given back (range.c): each may become a
- * kernel mapping of its own however the kernel merged them meanwhile. */
-static atomic_size_t ranges;
+/* This copy's live mappings (mapping.c): each may become a kernel mapping
+ * of its own however the kernel merged them meanwhile. */
+static atomic_size_t live;
 
-void mmio_budget_init(void) {
-  size_t limit = mmio_os_map_count_limit();
-  bool mark = limit != 0 && mmio_os_mark_copy();
-  mmio_os_spin_lock(&lock);
-  marked = mark;
-  if (ceiling == 0 && limit != 0) {
+static bool limit_pending; /* the limit could not be read for the moment */
+
+/* With the lock held: read the kernel's limit, and mark this copy. A read
+ * that failed for the moment (out of file descriptors as the addon loads)
+ * is tried again at the next call: hostile review 5 found that it left the
+ * budget off for good. */
+static void read_limit(void) {
+  int err = 0;
+  size_t limit = mmio_os_map_count_limit(&err);
+  limit_pending = limit == 0 && !mmio_os_map_count_lasting(err);
+  if (limit == 0) return;
+  if (!marked) marked = mmio_os_mark_copy();
+  if (ceiling == 0) {
     ceiling = limit / 2;
     estimate = checkpoint = 0; /* read at the first call */
   }
+}
+
+void mmio_budget_init(void) {
+  mmio_os_spin_lock(&lock);
+  read_limit();
   mmio_os_spin_unlock(&lock);
 }
 
@@ -89,15 +101,20 @@ static int recount(void) {
 int mmio_budget_take(size_t n) {
   int result = 0;
   mmio_os_spin_lock(&lock);
+  if (limit_pending) read_limit();
   estimate += atomic_exchange_explicit(&from_handlers, 0, memory_order_relaxed);
   /* The kernel merges adjacent mappings of consecutive pages of a file into
-   * one, so the count can stay low while ranges pile up; unmap() of every
-   * other one then splits them apart, and that cannot be refused (hostile
-   * review 4, F2: 70,000 merged one-page maps, then V8 aborted). So the
-   * ranges themselves stay under the ceiling too. */
-  if (ceiling != 0 && atomic_load_explicit(&ranges, memory_order_relaxed) + n > ceiling) {
+   * one, so the count can stay low while mappings pile up; unmap() of every
+   * other one then splits them apart (a placeholder each), and that cannot
+   * be refused (hostile review 4, F2: 70,000 merged one-page maps, then V8
+   * aborted). So the live mappings themselves stay under the ceiling too:
+   * split apart, half of them and the placeholders between them are as
+   * many kernel mappings. Placeholders are not counted: a loop that maps
+   * and unmaps without yielding leaves them merged (hostile review 5 found
+   * that counting them refused it at 32,765). */
+  if (ceiling != 0 && atomic_load_explicit(&live, memory_order_relaxed) + n > ceiling) {
     mmio_os_spin_unlock(&lock);
-    return BUDGET_RANGES;
+    return BUDGET_LIVE;
   }
   if (ceiling != 0 && estimate + n > checkpoint) {
     uint64_t now = mmio_os_monotonic_ms();
@@ -147,11 +164,11 @@ bool mmio_budget_recount_async(size_t real, size_t n) {
   return true;
 }
 
-void mmio_budget_range_made(void) { atomic_fetch_add_explicit(&ranges, 1, memory_order_relaxed); }
+void mmio_budget_mapping_made(void) { atomic_fetch_add_explicit(&live, 1, memory_order_relaxed); }
 
-void mmio_budget_range_gone(void) { atomic_fetch_sub_explicit(&ranges, 1, memory_order_relaxed); }
+void mmio_budget_mapping_gone(void) { atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed); }
 
-size_t mmio_budget_ranges(void) { return atomic_load_explicit(&ranges, memory_order_relaxed); }
+size_t mmio_budget_mappings(void) { return atomic_load_explicit(&live, memory_order_relaxed); }
 
 void mmio_budget_released(void) {
   mmio_os_spin_lock(&lock);

@@ -27,7 +27,7 @@
  * microseconds, not a read of /proc/self/maps. The kernel merges adjacent
  * mappings of consecutive pages of one file, which later calls split again
  * (unmap() cannot be refused), so the count can hide mappings to come: this
- * copy's address ranges not given back stay under the ceiling as well.
+ * copy's live mappings stay under the ceiling as well.
  */
 #ifndef MMAP_IO_BUDGET_H
 #define MMAP_IO_BUDGET_H
@@ -37,17 +37,17 @@
 
 void mmio_budget_init(void);
 /* Before a call that may add up to `n` mappings: 0 when taken; BUDGET_FULL
- * when it would take the process past the ceiling, BUDGET_RANGES when this
- * copy's address ranges would pass it (the caller throws ENOMEM for both);
+ * when it would take the process past the ceiling, BUDGET_LIVE when this
+ * copy's live mappings would pass it (the caller throws ENOMEM for both);
  * or the OS error (negative) of a count that could not be read for now
  * (EMFILE): then the call is refused with that error, since the count is
  * unknown. */
-enum { BUDGET_FULL = 1, BUDGET_RANGES = 2 };
+enum { BUDGET_FULL = 1, BUDGET_LIVE = 2 };
 int mmio_budget_take(size_t n);
-/* range.c: a range was made, or given back to the OS. */
-void mmio_budget_range_made(void);
-void mmio_budget_range_gone(void);
-size_t mmio_budget_ranges(void);
+/* mapping.c: a mapping was made, or released. */
+void mmio_budget_mapping_made(void);
+void mmio_budget_mapping_gone(void);
+size_t mmio_budget_mappings(void);
 /* After a call that may have added up to `n` mappings and cannot be
  * refused (releasing memory). */
 void mmio_budget_charge(size_t n);

@@ -227,13 +227,13 @@ bool mmio_mapping_budget(napi_env env, size_t n, const char *syscall) {
   char hint[320];
   int got = mmio_budget_take(n);
   if (got == 0) return true;
-  if (got == BUDGET_RANGES) {
+  if (got == BUDGET_LIVE) {
     snprintf(hint, sizeof hint,
-             "too many mappings: mmap-io holds %zu address ranges, and stops at %zu, "
-             "half of vm.max_map_count (the kernel merged some of them, and would split "
-             "them again); call unmap() on mappings you no longer need, or let the "
-             "event loop run so that garbage-collected ones are released",
-             mmio_budget_ranges(), mmio_budget_ceiling());
+             "too many mappings: mmap-io holds %zu live mappings, and stops at %zu, "
+             "half of vm.max_map_count (the kernel merged some of them, and unmap() "
+             "would split them again); call unmap() on mappings you no longer need, or "
+             "let the event loop run so that garbage-collected ones are released",
+             mmio_budget_mappings(), mmio_budget_ceiling());
     mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), syscall, NULL, hint);
     return false;
   }
@@ -384,6 +384,7 @@ static mapping_t *mapping_new(env_state_t *owner, range_t *r, const mapped_t *p)
     if (owner->live != NULL) owner->live->prev = m;
     owner->live = m;
   }
+  mmio_budget_mapping_made();
   return m;
 }
 
@@ -406,6 +407,7 @@ static void mapping_end(mapping_t *m) {
   mmio_fault_unwatch(m->fault_slot);
   mmio_range_need(m->range, false);
   mmio_range_drop(m->range);
+  mmio_budget_mapping_gone();
   free(m);
 }
 

@@ -53,8 +53,10 @@ size_t mmio_os_page_size(void);
 /* Offsets given to mmio_os_map must be multiples of this (PAGESIZE on POSIX). */
 size_t mmio_os_granularity(void);
 /* How many mappings this process may hold before the kernel refuses more
- * (vm.max_map_count on Linux), or 0 when the OS sets no such limit. */
-size_t mmio_os_map_count_limit(void);
+ * (vm.max_map_count on Linux), or 0 when the OS sets no such limit or it
+ * cannot be read; then `*err` says why (0: no limit; an error of the
+ * moment, such as EMFILE, when mmio_os_map_count_lasting() says so). */
+size_t mmio_os_map_count_limit(int *err);
 /* How many mappings the process holds now, as the kernel counts them (lines
  * of /proc/self/maps), or 0 when that cannot be known, with the error in
  * `*err`: one that lasts (no /proc, or not allowed to read it) or one of

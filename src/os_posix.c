@@ -212,15 +212,20 @@ size_t mmio_os_page_size(void) {
 
 size_t mmio_os_granularity(void) { return mmio_os_page_size(); }
 
-size_t mmio_os_map_count_limit(void) {
+size_t mmio_os_map_count_limit(int *err) {
 #if defined(__linux__)
   unsigned long limit = 0;
   FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
-  if (f == NULL) return 0;
+  *err = 0;
+  if (f == NULL) {
+    *err = last_error();
+    return 0;
+  }
   if (fscanf(f, "%lu", &limit) != 1) limit = 0;
   fclose(f);
   return (size_t)limit;
 #else
+  *err = 0;
   return 0; /* no per-process mapping-count limit elsewhere */
 #endif
 }
@@ -1005,6 +1010,7 @@ static int kernel_has_advice(int advice) {
 
 size_t mmio_os_features(os_feature_t *out, size_t max) {
   size_t n = 0;
+  int err = 0;
 #define F(feature, value)       \
   if (n < max) {                \
     out[n].name = feature;      \
@@ -1027,7 +1033,7 @@ size_t mmio_os_features(os_feature_t *out, size_t max) {
   F("lock", 1)
   F("protect", 1)
   F("faultZero", 1)
-  F("mappingLimit", mmio_os_map_count_limit() != 0)
+  F("mappingLimit", mmio_os_map_count_limit(&err) != 0 || !mmio_os_map_count_lasting(err))
 #undef F
   return n;
 }

@@ -130,7 +130,10 @@ size_t mmio_os_page_size(void) { return system_info().dwPageSize; }
 /* 64 KiB: view offsets must be multiples of it. */
 size_t mmio_os_granularity(void) { return system_info().dwAllocationGranularity; }
 
-size_t mmio_os_map_count_limit(void) { return 0; }
+size_t mmio_os_map_count_limit(int *err) {
+  *err = 0;
+  return 0;
+}
 
 size_t mmio_os_map_count(size_t *marks, bool *own, int *err) {
   *marks = 0;

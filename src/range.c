@@ -56,7 +56,6 @@ range_t *mmio_range_new(range_env_t *owner, void *base, size_t len, os_extra_t e
   r->refs = 1;
   r->guard_slot = -1;
   r->extra = extra;
-  mmio_budget_range_made();
   if ((r->owner = owner) != NULL) {
     r->next = owner->all;
     if (owner->all != NULL) owner->all->prev = r;
@@ -103,7 +102,6 @@ static void to_placeholder(range_t *r) {
     /* Windows: another thread took the range as the view went. It is not
      * ours: nothing to keep, nothing to give back. */
     mmio_budget_charge(1);
-    mmio_budget_range_gone();
     r->state = RANGE_RELEASED;
     return;
   }
@@ -147,7 +145,6 @@ static void release(range_t *r) {
   }
   mmio_budget_charge(1);
   mmio_budget_released();
-  mmio_budget_range_gone();
   r->state = RANGE_RELEASED;
 }
 
@@ -286,7 +283,6 @@ static void flush_releasing(range_env_t *env) {
         continue;
       }
       count(&waiting_ranges, &waiting_bytes, d[k], -1);
-      mmio_budget_range_gone();
       d[k]->state = RANGE_RELEASED;
     }
     mmio_budget_charge(1);

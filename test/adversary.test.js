@@ -473,7 +473,7 @@ describe('adversary: the mapping budget counts what the kernel counts @slow', fu
       assert.strictEqual(r.worker, true)
     })
   }
-  it('pages of one file mapped from its end (merged by the kernel), then every other one unmapped: the ranges stay under the ceiling, and a worker still starts', function () {
+  it('pages of one file mapped from its end (merged by the kernel), then every other one unmapped: the live mappings stay under the ceiling, and a worker still starts', function () {
     if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
     const r = JSON.parse(assertChildOk(runScript(path.join(root, 'test', 'fixtures', 'budget-merged.js'), [root, path.join(scratch, 'merged.bin')])))
     const limit = Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8'))
@@ -481,6 +481,23 @@ describe('adversary: the mapping budget counts what the kernel counts @slow', fu
     assert.strictEqual(r.code, 'ENOMEM')
     assert.ok(r.held <= limit / 2, JSON.stringify(r))
     assert.ok(r.split < limit - 1000, JSON.stringify(r))
+  })
+
+  it('the kernel\'s limit unreadable for the moment as the addon loads (EMFILE): read again at the first call', function () {
+    if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
+    if (runtime !== 'node') skip(this, 'strace runs node itself')
+    const strace = ['/usr/bin/strace', '/bin/strace'].find((f) => fs.existsSync(f))
+    if (!strace) skip(this, 'strace (Debian package strace) injects the failure')
+    const r = require('child_process').spawnSync(strace, ['-f', '-qq', '-o', '/dev/null', '-P', '/proc/sys/vm/max_map_count',
+      '-e', 'trace=openat', '-e', 'inject=openat:error=EMFILE:when=1',
+      process.execPath, path.join(root, 'test', 'fixtures', 'budget-limit-late.js'), root, tmpFile(P)], { encoding: 'utf8' })
+    if (r.status !== 0 && /ptrace|PTRACE|Operation not permitted/.test(r.stderr)) skip(this, `strace cannot trace here: ${r.stderr.trim().split('\n')[0]}`)
+    const out = JSON.parse(assertChildOk(r))
+    const limit = Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8'))
+    process.stdout.write(`      ${out.held} mappings held at ${out.code}, ${out.count} of ${limit} in all\n`)
+    assert.strictEqual(out.code, 'ENOMEM')
+    assert.strictEqual(out.limit, true)
+    assert.ok(out.count <= limit / 2 + 100, JSON.stringify(out))
   })
 
   it('out of file descriptors when the count is due: map() throws EMFILE, and with descriptors back the budget still holds', function () {
