@@ -553,8 +553,8 @@ place in the list, and writes no results file).
   event-loop turns after the loop, where deferred work and finalizers run.
   No JavaScript runtime reaches the C loop: every map() makes an external
   Buffer, whose cost is the peer's distance from C in row 2c. The row's
-  note adds it to the C loop: that floor for JavaScript is itself above
-  the target of 1.2 here.
+  note adds it to the C loop: the floor for JavaScript, and how far above
+  it mmap-io is.
 - **2. map + read with 20,000 Buffers kept, against @riaskov/mmap-io 1.x**:
   costs the peer does not pay, measured one by one (a build without each,
   interleaved fresh processes, the fastest of each thousand calls across
