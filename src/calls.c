@@ -129,8 +129,10 @@ static napi_value map_common(napi_env env, napi_callback_info info, bool shared)
   err = mmio_os_map(&pages.addr, len, (int)a[1], (int)a[2], a[3], a[4], named ? name : NULL,
                     &pages.extra);
   if (err != 0) {
-    /* A writable TCP socket: mmap() says EPERM, the check says why. */
-    bool socket = !anonymous && err == mmio_syserr_number("EPERM") &&
+    /* A writable socket: mmap() says EPERM (TCP) or ENODEV, the check
+     * says why, as it does for a read-only one. */
+    bool socket = !anonymous &&
+                  (err == mmio_syserr_number("EPERM") || err == mmio_syserr_number("ENODEV")) &&
                   mmio_os_check_mappable(a[3], 0) == mmio_syserr_number("ENODEV");
     if (socket) err = mmio_syserr_number("ENODEV");
     mmio_throw_system_error(
