@@ -26,11 +26,13 @@ static atomic_size_t from_handlers; /* charged by signal handlers, not yet in es
 static atomic_size_t handler_used, handler_checkpoint;
 static bool marked;       /* this copy's mark is in the count */
 static atomic_bool alone; /* the last count saw no other copy's mark */
-/* This copy's live mappings (mapping.c): each may become a kernel mapping
- * of its own however the kernel merged them meanwhile. */
+/* This copy's ranges that hold live mappings' file pages (mapping.c): a
+ * live mapping's own, and the earlier ones remap() keeps mapped while the
+ * mapping lives. Each may become a kernel mapping of its own however the
+ * kernel merged them meanwhile. */
 static atomic_size_t live;
 
-static bool limit_pending; /* the limit could not be read for the moment */
+static int limit_pending; /* the error of a read of the limit that failed for the moment, or 0 */
 
 /* With the lock held: read the kernel's limit, and mark this copy. A read
  * that failed for the moment (out of file descriptors as the addon loads)
@@ -39,7 +41,7 @@ static bool limit_pending; /* the limit could not be read for the moment */
 static void read_limit(void) {
   int err = 0;
   size_t limit = mmio_os_map_count_limit(&err);
-  limit_pending = limit == 0 && !mmio_os_map_count_lasting(err);
+  limit_pending = limit == 0 && !mmio_os_map_count_lasting(err) ? err : 0;
   if (limit == 0) return;
   if (!marked) marked = mmio_os_mark_copy();
   if (ceiling == 0) {
@@ -101,17 +103,26 @@ static int recount(void) {
 int mmio_budget_take(size_t n) {
   int result = 0;
   mmio_os_spin_lock(&lock);
-  if (limit_pending) read_limit();
+  if (limit_pending != 0) read_limit();
+  if (limit_pending != 0) {
+    /* Still unknown: refused as a count that cannot be read is (hostile
+     * review 6: granted, the process mapped until V8 aborted). */
+    result = limit_pending;
+    mmio_os_spin_unlock(&lock);
+    return result;
+  }
   estimate += atomic_exchange_explicit(&from_handlers, 0, memory_order_relaxed);
   /* The kernel merges adjacent mappings of consecutive pages of a file into
    * one, so the count can stay low while mappings pile up; unmap() of every
    * other one then splits them apart (a placeholder each), and that cannot
    * be refused (hostile review 4, F2: 70,000 merged one-page maps, then V8
-   * aborted). So the live mappings themselves stay under the ceiling too:
-   * split apart, half of them and the placeholders between them are as
-   * many kernel mappings. Placeholders are not counted: a loop that maps
-   * and unmaps without yielding leaves them merged (hostile review 5 found
-   * that counting them refused it at 32,765). */
+   * aborted). So the ranges of live mappings stay under the ceiling too
+   * (remap() keeps earlier ones mapped: hostile review 6 merged 30,000
+   * mappings' five ranges each, and split them past the limit): split
+   * apart, half of them and the placeholders between them are as many
+   * kernel mappings. Placeholders are not counted: a loop that maps and
+   * unmaps without yielding leaves them merged (hostile review 5 found that
+   * counting them refused it at 32,765). */
   if (ceiling != 0 && atomic_load_explicit(&live, memory_order_relaxed) + n > ceiling) {
     mmio_os_spin_unlock(&lock);
     return BUDGET_LIVE;
@@ -164,11 +175,11 @@ bool mmio_budget_recount_async(size_t real, size_t n) {
   return true;
 }
 
-void mmio_budget_mapping_made(void) { atomic_fetch_add_explicit(&live, 1, memory_order_relaxed); }
+void mmio_budget_live_add(void) { atomic_fetch_add_explicit(&live, 1, memory_order_relaxed); }
 
-void mmio_budget_mapping_gone(void) { atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed); }
+void mmio_budget_live_remove(void) { atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed); }
 
-size_t mmio_budget_mappings(void) { return atomic_load_explicit(&live, memory_order_relaxed); }
+size_t mmio_budget_live(void) { return atomic_load_explicit(&live, memory_order_relaxed); }
 
 void mmio_budget_released(void) {
   mmio_os_spin_lock(&lock);

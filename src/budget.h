@@ -44,10 +44,11 @@ void mmio_budget_init(void);
  * unknown. */
 enum { BUDGET_FULL = 1, BUDGET_LIVE = 2 };
 int mmio_budget_take(size_t n);
-/* mapping.c: a mapping was made, or released. */
-void mmio_budget_mapping_made(void);
-void mmio_budget_mapping_gone(void);
-size_t mmio_budget_mappings(void);
+/* mapping.c: a range that holds a live mapping's file pages (its own, or
+ * an earlier one a remap() keeps mapped) was added, or is no longer such. */
+void mmio_budget_live_add(void);
+void mmio_budget_live_remove(void);
+size_t mmio_budget_live(void);
 /* After a call that may have added up to `n` mappings and cannot be
  * refused (releasing memory). */
 void mmio_budget_charge(size_t n);

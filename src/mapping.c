@@ -229,18 +229,19 @@ bool mmio_mapping_budget(napi_env env, size_t n, const char *syscall) {
   if (got == 0) return true;
   if (got == BUDGET_LIVE) {
     snprintf(hint, sizeof hint,
-             "too many mappings: mmap-io holds %zu live mappings, and stops at %zu, "
+             "too many mappings: mmap-io's live mappings hold %zu ranges, and it stops at %zu, "
              "half of vm.max_map_count (the kernel merged some of them, and unmap() "
              "would split them again); call unmap() on mappings you no longer need, or "
              "let the event loop run so that garbage-collected ones are released",
-             mmio_budget_mappings(), mmio_budget_ceiling());
+             mmio_budget_live(), mmio_budget_ceiling());
     mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), syscall, NULL, hint);
     return false;
   }
   if (got != BUDGET_FULL) {
     mmio_throw_system_error(env, got, "open", NULL,
-                            "mmap-io reads /proc/self/maps to count the process's "
-                            "mappings before it adds more, and could not read it");
+                            "mmap-io reads /proc/self/maps and vm.max_map_count to keep "
+                            "the process under the kernel's mapping limit, and could not "
+                            "read them");
     return false;
   }
   snprintf(hint, sizeof hint,
@@ -384,7 +385,7 @@ static mapping_t *mapping_new(env_state_t *owner, range_t *r, const mapped_t *p)
     if (owner->live != NULL) owner->live->prev = m;
     owner->live = m;
   }
-  mmio_budget_mapping_made();
+  mmio_budget_live_add();
   return m;
 }
 
@@ -402,12 +403,13 @@ static void mapping_end(mapping_t *m) {
   for (i = 0; i < m->n_earlier; i++) {
     mmio_range_keep_pages(m->earlier[i], false);
     mmio_range_drop(m->earlier[i]);
+    mmio_budget_live_remove();
   }
   free(m->earlier);
   mmio_fault_unwatch(m->fault_slot);
   mmio_range_need(m->range, false);
   mmio_range_drop(m->range);
-  mmio_budget_mapping_gone();
+  mmio_budget_live_remove();
   free(m);
 }
 
@@ -1032,8 +1034,12 @@ napi_value mmio_mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer
     range_t **earlier;
     unsigned i, n = 0;
     for (i = 0; i < m->n_earlier; i++) {
-      if (m->earlier[i]->state == RANGE_RELEASED) mmio_range_drop(m->earlier[i]);
-      else m->earlier[n++] = m->earlier[i];
+      if (m->earlier[i]->state == RANGE_RELEASED) {
+        mmio_range_drop(m->earlier[i]);
+        mmio_budget_live_remove();
+      } else {
+        m->earlier[n++] = m->earlier[i];
+      }
     }
     m->n_earlier = n;
     earlier = realloc(m->earlier, (m->n_earlier + 1) * sizeof *earlier);
@@ -1076,6 +1082,7 @@ napi_value mmio_mapping_remap(napi_env env, mapping_t *m, napi_value arraybuffer
        * Buffer still reaches the file) while the mapping lives; it is no
        * longer needed for itself. */
       m->earlier[m->n_earlier++] = r;
+      mmio_budget_live_add();
       mmio_range_keep_pages(r, true);
       mmio_range_need(r, false);
     } else {

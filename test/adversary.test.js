@@ -483,7 +483,17 @@ describe('adversary: the mapping budget counts what the kernel counts @slow', fu
     assert.ok(r.split < limit - 1000, JSON.stringify(r))
   })
 
-  it('the kernel\'s limit unreadable for the moment as the addon loads (EMFILE): read again at the first call', function () {
+  it('mappings remapped into merged chains (old ranges kept mapped), then half unmapped: refused before the kernel\'s limit, and a worker still starts', function () {
+    if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
+    if (emulated) skip(this, qemuGaps.mremap)
+    const r = JSON.parse(assertChildOk(runScript(path.join(root, 'test', 'fixtures', 'budget-remapped.js'), [root, path.join(scratch, 'remapped.bin'), '16000'])))
+    const limit = Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8'))
+    process.stdout.write(`      ${r.rounds} rounds of 16,000 mappings (${r.merged} kernel mappings) until ${r.code}; half unmapped: ${r.split} of ${limit}\n`)
+    assert.strictEqual(r.code, 'ENOMEM')
+    assert.ok(r.split <= limit / 2 + 100, JSON.stringify(r))
+  })
+
+  it('the kernel\'s limit unreadable for the moment as the addon loads (EMFILE): calls are refused with EMFILE until it is read', function () {
     if (!mmap.features.mappingLimit) skip(this, 'no per-process mapping limit here')
     if (runtime !== 'node') skip(this, 'strace runs node itself')
     const strace = ['/usr/bin/strace', '/bin/strace'].find((f) => fs.existsSync(f))
@@ -494,7 +504,8 @@ describe('adversary: the mapping budget counts what the kernel counts @slow', fu
     if (r.status !== 0 && /ptrace|PTRACE|Operation not permitted/.test(r.stderr)) skip(this, `strace cannot trace here: ${r.stderr.trim().split('\n')[0]}`)
     const out = JSON.parse(assertChildOk(r))
     const limit = Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8'))
-    process.stdout.write(`      ${out.held} mappings held at ${out.code}, ${out.count} of ${limit} in all\n`)
+    process.stdout.write(`      out of descriptors: ${out.first}; then ${out.held} mappings held at ${out.code}, ${out.count} of ${limit} in all\n`)
+    assert.strictEqual(out.first, 'EMFILE open')
     assert.strictEqual(out.code, 'ENOMEM')
     assert.strictEqual(out.limit, true)
     assert.ok(out.count <= limit / 2 + 100, JSON.stringify(out))
