@@ -225,31 +225,27 @@ static bool add_disposers(napi_env env, const env_state_t *st, napi_value buffer
 
 bool mmio_mapping_budget(napi_env env, size_t n, const char *syscall) {
   char hint[320];
+  bool live;
   int got = mmio_budget_take(n);
   if (got == 0) return true;
-  if (got == BUDGET_LIVE) {
-    snprintf(hint, sizeof hint,
-             "too many mappings: mmap-io's live mappings hold %zu ranges, and it stops at %zu, "
-             "half of vm.max_map_count (the kernel merged some of them, and unmap() "
-             "would split them again); call unmap() on mappings you no longer need, or "
-             "let the event loop run so that garbage-collected ones are released",
-             mmio_budget_live(), mmio_budget_ceiling());
-    mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), syscall, NULL, hint);
-    return false;
-  }
-  if (got != BUDGET_FULL) {
+  if (got != BUDGET_FULL && got != BUDGET_LIVE) {
     mmio_throw_system_error(env, got, "open", NULL,
                             "mmap-io reads /proc/self/maps and vm.max_map_count to keep "
                             "the process under the kernel's mapping limit, and could not "
                             "read them");
     return false;
   }
+  /* What reached the ceiling: the kernel's count, or the ranges of live
+   * mappings that the kernel merged (budget.c). */
+  live = got == BUDGET_LIVE;
   snprintf(hint, sizeof hint,
-           "too many mappings: the process holds %zu, and mmap-io stops at %zu, "
-           "half of vm.max_map_count; call unmap() on mappings you no longer "
-           "need, or let the event loop run so that garbage-collected ones are "
-           "released",
-           mmio_budget_last_count(), mmio_budget_ceiling());
+           "too many mappings: %s %zu%s, and mmap-io stops at %zu, half of "
+           "vm.max_map_count%s; call unmap() on mappings you no longer need, or let "
+           "the event loop run so that garbage-collected ones are released",
+           live ? "mmap-io's live mappings hold" : "the process holds",
+           live ? mmio_budget_live() : mmio_budget_last_count(), live ? " ranges" : "",
+           mmio_budget_ceiling(),
+           live ? " (the kernel merged some of them, and unmap() would split them again)" : "");
   mmio_throw_system_error(env, mmio_syserr_number("ENOMEM"), syscall, NULL, hint);
   return false;
 }

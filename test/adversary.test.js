@@ -500,12 +500,12 @@ describe('adversary: the mapping budget counts what the kernel counts @slow', fu
     if (!strace) skip(this, 'strace (Debian package strace) injects the failure')
     const r = require('child_process').spawnSync(strace, ['-f', '-qq', '-o', '/dev/null', '-P', '/proc/sys/vm/max_map_count',
       '-e', 'trace=openat', '-e', 'inject=openat:error=EMFILE:when=1',
-      process.execPath, path.join(root, 'test', 'fixtures', 'budget-limit-late.js'), root, tmpFile(P)], { encoding: 'utf8' })
+      process.execPath, path.join(root, 'test', 'fixtures', 'budget-fds.js'), root], { encoding: 'utf8' })
     if (r.status !== 0 && /ptrace|PTRACE|Operation not permitted/.test(r.stderr)) skip(this, `strace cannot trace here: ${r.stderr.trim().split('\n')[0]}`)
     const out = JSON.parse(assertChildOk(r))
     const limit = Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8'))
-    process.stdout.write(`      out of descriptors: ${out.first}; then ${out.held} mappings held at ${out.code}, ${out.count} of ${limit} in all\n`)
-    assert.strictEqual(out.first, 'EMFILE open')
+    process.stdout.write(`      out of descriptors: ${out.first.code} from ${out.first.syscall}; then ${out.held} mappings held at ${out.code}, ${out.count} of ${limit} in all\n`)
+    assert.deepStrictEqual(out.first, { code: 'EMFILE', syscall: 'open' })
     assert.strictEqual(out.code, 'ENOMEM')
     assert.strictEqual(out.limit, true)
     assert.ok(out.count <= limit / 2 + 100, JSON.stringify(out))
